@@ -1,0 +1,79 @@
+//! `selfsup bench`: times full SimCLR training steps (forward, backward, optimizer) of the
+//! default encoder and writes ms/step, images/s and achieved GFLOP/s as JSON.
+
+use crate::augment::ViewBatch;
+use crate::error::Result;
+use crate::methods::{Method, SimClr};
+use crate::nn::ops::ConvGeom;
+use crate::nn::SmallConvNet;
+use crate::train::{Optimizer, OptimizerKind};
+use dfdx::nn::{BuildModule, ZeroGrads};
+use dfdx::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub model: String,
+    pub batch: usize,
+    pub views: usize,
+    pub image_size: usize,
+    pub threads: usize,
+    pub steps: usize,
+    pub ms_per_step_median: f64,
+    pub ms_per_step_min: f64,
+    pub images_per_s: f64,
+    /// Convolution FLOPs of forward + backward (3× forward) per step, over the median time.
+    pub conv_gflops_per_s: f64,
+}
+
+/// Forward FLOPs of the convolutions of [`SmallConvNet`] for `n` images of 32×32.
+fn small_convnet_flops(n: usize) -> f64 {
+    let layers = [(3, 32, 32), (32, 64, 16), (64, 128, 8), (128, 256, 4)];
+    layers
+        .iter()
+        .map(|&(i, o, s)| ConvGeom::new(&(n, i, s, s), &(o, i, 3, 3), 1, 1).forward_flops())
+        .sum()
+}
+
+/// Times `steps` SimCLR steps at `batch` images (2 views each) after one warm-up step.
+pub fn run(steps: usize, batch: usize) -> Result<BenchReport> {
+    type Model = SimClr<SmallConvNet<Cpu>, 256, 512, 128, f32, Cpu>;
+    let dev = Cpu::seed_from_u64(0);
+    let mut model = Model::build(&dev);
+    let mut opt = Optimizer::new(&model, OptimizerKind::Sgd, 0.01, 1e-4);
+    let views: Vec<ViewBatch> = (0..2)
+        .map(|v| {
+            let x: Tensor<(usize, usize, usize, usize), f32, Cpu> =
+                Cpu::seed_from_u64(v).sample_uniform_like(&(batch, 3, 32, 32));
+            ViewBatch { data: x.as_vec(), batch, channels: 3, height: 32, width: 32 }
+        })
+        .collect();
+    let mut grads = model.alloc_grads();
+    let mut times = Vec::new();
+    for i in 0..=steps {
+        let t = Instant::now();
+        let loss = model.loss(&views, &dev, std::mem::replace(&mut grads, Gradients::leaky()));
+        grads = loss.backward();
+        opt.step(&mut model, &grads)?;
+        model.zero_grads(&mut grads);
+        if i > 0 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = times[times.len() / 2];
+    let images = 2 * batch;
+    Ok(BenchReport {
+        model: "simclr/convnet-32-64-128-256".into(),
+        batch,
+        views: 2,
+        image_size: 32,
+        threads: crate::nn::ops::threads(),
+        steps,
+        ms_per_step_median: median,
+        ms_per_step_min: times[0],
+        images_per_s: images as f64 / (median / 1e3),
+        conv_gflops_per_s: 3.0 * small_convnet_flops(images) / (median / 1e3) / 1e9,
+    })
+}

@@ -1,0 +1,26 @@
+//! # selfsup
+//!
+//! A hands-on course kit for self-supervised learning of visual representations, in Rust on
+//! dfdx.
+
+pub mod error;
+pub mod eval;
+pub mod image;
+pub mod bench;
+pub mod data {
+    //! Datasets: the built-in procedural set and loaders for real ones.
+    pub mod cifar;
+    pub mod dataset;
+    pub mod folder;
+    pub mod idx;
+    pub mod shapes;
+    pub mod spec;
+    pub mod stl10;
+}
+pub mod augment;
+pub mod methods;
+pub mod nn;
+pub mod run;
+pub mod train;
+
+pub use error::{Error, Result};

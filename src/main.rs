@@ -1,0 +1,154 @@
+//! The `selfsup` command line: `selfsup train`, `selfsup eval`, `selfsup bench`.
+//!
+//! Exit codes: 0 success, 1 a run failed (I/O, divergence), 2 bad usage (flags, paths,
+//! unknown methods).
+
+use selfsup::run;
+use selfsup::train::TrainConfig;
+use selfsup::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+selfsup — self-supervised learning of visual representations, step by step
+
+USAGE:
+    selfsup train [--method simclr] [--encoder convnet|tiny-convnet|resnet]
+                  [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
+                  [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
+                  [--warmup-epochs E] [--tau T] [--train-images N] [--test-images N]
+                  [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
+    selfsup eval --checkpoint FILE [--dataset SPEC]
+    selfsup bench [--out FILE] [--steps N] [--batch-size B]
+    selfsup help
+";
+
+/// Pulls `--flag value` pairs off an argument list.
+struct Args {
+    rest: Vec<String>,
+}
+
+impl Args {
+    fn flag(&mut self, name: &str) -> bool {
+        match self.rest.iter().position(|a| a == name) {
+            Some(i) => {
+                self.rest.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn value(&mut self, name: &str) -> Result<Option<String>, Error> {
+        match self.rest.iter().position(|a| a == name) {
+            Some(i) if i + 1 < self.rest.len() && !self.rest[i + 1].starts_with("--") => {
+                let v = self.rest.remove(i + 1);
+                self.rest.remove(i);
+                Ok(Some(v))
+            }
+            Some(_) => Err(Error::config(format!("{name} needs a value"))),
+            None => Ok(None),
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, Error> {
+        match self.value(name)? {
+            Some(v) => v.parse::<T>().map(Some).map_err(|_| Error::config(format!("{name}: `{v}` is not a valid value"))),
+            None => Ok(None),
+        }
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        match self.rest.first() {
+            Some(a) => Err(Error::config(format!("unexpected argument `{a}`\n\n{USAGE}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn train(mut args: Args) -> Result<(), Error> {
+    let mut cfg = TrainConfig::default();
+    macro_rules! set {
+        ($flag:literal, $field:ident) => {
+            if let Some(v) = args.parsed($flag)? {
+                cfg.$field = v;
+            }
+        };
+    }
+    set!("--method", method);
+    set!("--encoder", encoder);
+    set!("--dataset", dataset);
+    set!("--epochs", epochs);
+    set!("--batch-size", batch_size);
+    set!("--lr", lr);
+    set!("--weight-decay", weight_decay);
+    set!("--optimizer", optimizer);
+    set!("--warmup-epochs", warmup_epochs);
+    set!("--tau", tau);
+    set!("--train-images", train_images);
+    set!("--test-images", test_images);
+    set!("--knn-k", knn_k);
+    set!("--knn-t", knn_t);
+    set!("--seed", seed);
+    let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from(format!("runs/{}", cfg.method)));
+    let resume = args.flag("--resume");
+    let quiet = args.flag("--quiet");
+    args.finish()?;
+    let summary = run::train(&cfg, &out, resume, quiet)?;
+    println!("run directory: {}", out.display());
+    println!("{}", summary.line());
+    Ok(())
+}
+
+fn eval(mut args: Args) -> Result<(), Error> {
+    let checkpoint: PathBuf = args.parsed("--checkpoint")?.ok_or_else(|| Error::config(format!("eval needs --checkpoint FILE\n\n{USAGE}")))?;
+    let dataset: Option<String> = args.parsed("--dataset")?;
+    args.finish()?;
+    let summary = run::eval(&checkpoint, dataset.as_deref())?;
+    println!("{}", summary.line());
+    Ok(())
+}
+
+fn bench(mut args: Args) -> Result<(), Error> {
+    let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
+    let steps: usize = args.parsed("--steps")?.unwrap_or(5);
+    let batch: usize = args.parsed("--batch-size")?.unwrap_or(256);
+    args.finish()?;
+    let report = selfsup::bench::run(steps, batch)?;
+    selfsup::train::checkpoint::write_json_atomic(&out, &report)?;
+    println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.is_empty() {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let command = argv.remove(0);
+    let args = Args { rest: argv };
+    let result = match command.as_str() {
+        "train" => train(args),
+        "eval" => eval(args),
+        "bench" => bench(args),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(Error::config(format!("unknown command `{other}`\n\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                Error::Config(_) => ExitCode::from(2),
+                Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => ExitCode::from(2),
+                Error::Format { .. } => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}

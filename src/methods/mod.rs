@@ -1,0 +1,53 @@
+//! The self-supervised methods, one module each, in the order of the course.
+//!
+//! Every method is a [`Method`]: a dfdx tensor collection (its trainable parts and any state
+//! such as queues or teachers, all saved in checkpoints) with a loss for one batch of views.
+//! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
+//! schedules, logging, checkpoints and evaluation.
+
+pub mod simclr;
+
+pub use simclr::{nt_xent, SimClr};
+
+use crate::augment::{ViewBatch, ViewGenerator};
+use crate::nn::ops::{Backend, Img, Mat};
+use dfdx::nn::tensor_collection::TensorCollection;
+use dfdx::prelude::*;
+
+/// What the shared training loop needs from a self-supervised method.
+pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clone {
+    /// The name used on the command line (`--method NAME`) and in run summaries.
+    const NAME: &'static str;
+
+    /// The views this method trains on, for images of side `image_size`.
+    fn views(image_size: usize) -> ViewGenerator;
+
+    /// The loss of one batch. `views[v]` holds view `v` of every image in the batch; the
+    /// method puts them on `dev`, traces them with `grads`, and returns a scalar on the tape.
+    fn loss(&mut self, views: &[ViewBatch], dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>>;
+
+    /// Called after each optimizer step with the fraction of training done (momentum
+    /// encoders, queues, centres...). Nothing by default.
+    fn after_step(&mut self, _progress: f32) {}
+
+    /// Copies the hyper-parameters this method keeps (τ, momentum, ...) from a run config.
+    fn set_hyperparameters(&mut self, _cfg: &crate::train::TrainConfig) {}
+
+    /// The representation used for evaluation: the encoder's output in eval mode.
+    fn embed(&self, x: Img<D>) -> Mat<D>;
+}
+
+/// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order.
+pub fn stack_views<D: Backend>(dev: &D, views: &[ViewBatch]) -> Img<D> {
+    assert!(!views.is_empty(), "stack_views: no views");
+    let [_, c, h, w] = views[0].shape();
+    let mut data = Vec::with_capacity(views.iter().map(|v| v.data.len()).sum());
+    let mut batch = 0;
+    for v in views {
+        let [b, vc, vh, vw] = v.shape();
+        assert_eq!((vc, vh, vw), (c, h, w), "stack_views: views of different sizes cannot share a batch");
+        data.extend_from_slice(&v.data);
+        batch += b;
+    }
+    dev.tensor_from_vec(data, (batch, c, h, w))
+}

@@ -1,0 +1,108 @@
+//! # SimCLR — a simple framework for contrastive learning (Chen et al., ICML 2020)
+//!
+//! Two augmented views of each of `N` images go through the same encoder `f` and projection
+//! head `g`, giving `2N` embeddings `z`. For each embedding the other view of the same image
+//! is the positive; the other `2(N − 1)` embeddings in the batch are the negatives. The
+//! **NT-Xent** (normalised temperature-scaled cross-entropy) loss is
+//!
+//! ```text
+//! ℓ(i, j) = −log  exp(sim(z_i, z_j) / τ) / Σ_{k=1..2N, k≠i} exp(sim(z_i, z_k) / τ)
+//! L = (1 / 2N) Σ_i ℓ(i, pos(i)),     sim(u, v) = uᵀv / (‖u‖‖v‖)
+//! ```
+//!
+//! The indicator `k ≠ i` masks each embedding's similarity with itself (always 1, it would
+//! dominate the denominator). Negatives come from the batch, so SimCLR needs large batches;
+//! MoCo keeps them in a queue instead.
+
+use crate::augment::{Pipeline, ViewBatch, ViewGenerator};
+use crate::methods::{stack_views, Method};
+use crate::nn::functional::{dot_matrix, fresh_copy, l2_normalize};
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Encoder, Mlp};
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use rand_distr::uniform::SampleUniform;
+
+/// NT-Xent over `z = [z⁽¹⁾; z⁽²⁾]`, a `(2N, D)` batch where rows `i` and `i + N` are the two
+/// views of image `i`. Returns the mean loss over the `2N` anchors.
+///
+/// Numerically stable for any τ > 0: the masked entries get −10⁹ (not −∞, so no `0 · ∞`), and
+/// dfdx's `logsumexp` subtracts the row maximum before exponentiating.
+pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tensor<Rank0, f32, D, T> {
+    let (two_n, _) = *z.shape();
+    assert!(two_n % 2 == 0 && two_n >= 2, "nt_xent: expected an even number of rows (two views), got {two_n}");
+    assert!(tau > 0.0, "nt_xent: the temperature τ must be positive");
+    let n = two_n / 2;
+    let dev = z.device().clone();
+    let z = l2_normalize(z);
+    let sim = dot_matrix(z.with_empty_tape(), fresh_copy(&z)) / tau; // (2N, 2N) cosine / τ
+
+    // 1[k ≠ i]: push the diagonal to −10⁹ so it vanishes from the log-sum-exp.
+    let mut mask = vec![0.0f32; two_n * two_n];
+    (0..two_n).for_each(|i| mask[i * two_n + i] = -1e9);
+    let sim = sim + dev.tensor_from_vec(mask, (two_n, two_n));
+
+    // pos(i) = i + N for the first view, i − N for the second.
+    let positives: Vec<usize> = (0..two_n).map(|i| (i + n) % two_n).collect();
+    let pos_logit = sim.with_empty_tape().select(dev.tensor_from_vec(positives, (two_n,)));
+    let log_denominator = sim.logsumexp::<(usize,), Axis<1>>();
+    (log_denominator - pos_logit).mean()
+}
+
+/// SimCLR's trainable parts: encoder `f` (kept for evaluation) and projection head `g`
+/// (thrown away), plus the temperature τ (saved with the weights).
+#[derive(Debug, Clone)]
+pub struct SimClr<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub encoder: Enc,
+    pub projector: Mlp<F, H, Z, E, D>,
+    /// τ of NT-Xent. The paper uses 0.5 for CIFAR-10 at batch 512; smaller values sharpen the
+    /// softmax and weigh hard negatives more.
+    pub tau: f64,
+}
+
+/// Default τ for the kit's small images and batches (see `selfsup experiment temperature`).
+pub const DEFAULT_TAU: f64 = 0.2;
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for SimClr<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = SimClr<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
+                Self::module("projector", |s| &s.projector, |s| &mut s.projector),
+                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(DEFAULT_TAU)),
+            ),
+            |(encoder, projector, tau)| SimClr { encoder, projector, tau },
+        )
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for SimClr<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "simclr";
+
+    fn views(image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(Pipeline::simclr(image_size))
+    }
+
+    fn loss(&mut self, views: &[ViewBatch], dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        // Both views in one batch: BatchNorm sees all 2N images, as in SimCLR's global BN.
+        let x = stack_views(dev, views).traced(grads);
+        let h = self.encoder.forward_train(x);
+        let z = self.projector.forward_train(h);
+        nt_xent(z, self.tau as f32)
+    }
+
+    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
+        self.tau = cfg.tau;
+    }
+
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.encoder.forward_eval(x)
+    }
+}

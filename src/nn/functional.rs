@@ -1,0 +1,25 @@
+//! Small differentiable functions shared by the methods' losses.
+
+use crate::nn::ops::Mat;
+use dfdx::prelude::*;
+
+/// Row-wise L2 normalisation: `z_i / sqrt(‖z_i‖² + ε)` with ε = 1e-12, so every row lies on
+/// the unit sphere (dot products become cosine similarities) and a zero row stays finite.
+pub fn l2_normalize<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>) -> Mat<D, T> {
+    let shape = *z.shape();
+    let norm = (z.retaped::<T>().square().sum::<(usize,), Axis<1>>() + 1e-12f32).sqrt();
+    z / norm.broadcast_like::<_, Axis<1>>(&shape)
+}
+
+/// `a · bᵀ` for two `(N, D)` and `(M, D)` batches: the `(N, M)` matrix of dot products.
+///
+/// When `a` and `b` are the same tensor, pass a copy as `b`: dfdx identifies tensors by id
+/// and a product of a tensor with itself would mix up its gradients (see [`fresh_copy`]).
+pub fn dot_matrix<D: Device<f32>, T: Tape<f32, D>>(a: Mat<D, T>, b: Mat<D, T>) -> Mat<D, T> {
+    a.matmul(b.permute::<_, Axes2<1, 0>>())
+}
+
+/// The same values under a new tensor id, still on the tape (gradients flow back to `z`).
+pub fn fresh_copy<D: Device<f32>, T: Tape<f32, D>>(z: &Mat<D, T>) -> Mat<D, T> {
+    z.with_empty_tape() * 1.0f32
+}

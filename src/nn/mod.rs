@@ -1,0 +1,12 @@
+//! Neural-network building blocks: the custom ops, layers, encoders and heads.
+
+pub mod ops;
+pub mod layers;
+
+pub use layers::{BatchNorm2d, Conv2d, ConvBlock};
+pub mod encoders;
+pub mod functional;
+pub mod heads;
+
+pub use encoders::{ConvNet, Encoder, ResNet, SmallConvNet, SmallResNet, TinyConvNet};
+pub use heads::Mlp;

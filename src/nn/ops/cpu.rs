@@ -1,0 +1,146 @@
+//! Plumbing shared by the CPU kernels: zero-copy views of dfdx tensors, gradient buffers, and
+//! the thread setting for `gemm`.
+
+use dfdx::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of threads the CPU kernels give to `gemm` (matrix products).
+///
+/// Default: `SELFSUP_THREADS` from the environment if set, otherwise 1. On the 2-core machines
+/// the course targets one thread measured faster than two for whole training steps (the other
+/// core keeps data augmentation going); `selfsup bench` measures both.
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var("SELFSUP_THREADS")
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(1);
+            THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
+/// Overrides the number of `gemm` threads (0 restores the default).
+pub fn set_threads(n: usize) {
+    THREADS.store(n, Ordering::Relaxed);
+}
+
+pub(crate) fn parallelism() -> gemm::Parallelism {
+    match threads() {
+        1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
+
+/// A read-only view of a CPU tensor's data, without copying.
+///
+/// The tensor must be contiguous (call `.contiguous()` first): dfdx exposes no slice accessor,
+/// so this takes the address of element 0 through its public `Index` impl and spans
+/// `num_elements` values from there, which is exactly the tensor's buffer when it is contiguous.
+pub(crate) fn data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> &[f32]
+where
+    S::Concrete: Default,
+{
+    let n = t.shape().num_elements();
+    if n == 0 {
+        return &[];
+    }
+    let first: *const f32 = &t[S::Concrete::default()];
+    // SAFETY: a contiguous CPU tensor stores its `n` elements in one `Vec<f32>` starting at
+    // element 0, and the returned slice borrows `t`, which keeps that buffer alive.
+    unsafe { std::slice::from_raw_parts(first, n) }
+}
+
+/// Wraps a host vector as a CPU tensor (no copy).
+pub(crate) fn tensor<S: Shape>(dev: &Cpu, v: Vec<f32>, shape: S) -> Tensor<S, f32, Cpu> {
+    dev.tensor_from_vec(v, shape)
+}
+
+/// Raw pointers to gradient buffers, so that an op can read the output's gradient while it
+/// accumulates into its inputs' gradients (dfdx's own `mut_and_ref` is crate-private).
+pub(crate) struct GradPtr {
+    ptr: *mut f32,
+    len: usize,
+}
+
+impl GradPtr {
+    /// Allocates (if needed) and points at the gradient of `t`.
+    pub(crate) fn of<S: Shape, T>(
+        grads: &mut Gradients<f32, Cpu>,
+        t: &Tensor<S, f32, Cpu, T>,
+    ) -> Result<Self, CpuError> {
+        let g = grads.get_or_alloc_mut(t)?;
+        Ok(Self { ptr: g.as_mut_ptr(), len: g.len() })
+    }
+    /// # Safety
+    /// The gradient buffer must still be alive and not aliased by a live `&mut`.
+    pub(crate) unsafe fn slice<'a>(&self) -> &'a [f32] {
+        std::slice::from_raw_parts(self.ptr, self.len)
+    }
+    /// # Safety
+    /// As [`GradPtr::slice`], and no other reference to this buffer may be live.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn slice_mut<'a>(&self) -> &'a mut [f32] {
+        std::slice::from_raw_parts_mut(self.ptr, self.len)
+    }
+}
+
+/// `C (m×n) = alpha·C + beta·A·B` for row-major slices with arbitrary strides.
+///
+/// Strides are given as (row stride, column stride) so transposes cost nothing.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [f32],
+    (c_rs, c_cs): (usize, usize),
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.iter_mut().for_each(|v| *v = 0.0);
+        }
+        return;
+    }
+    assert!(c.len() > (m - 1) * c_rs + (n - 1) * c_cs);
+    assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
+    assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    // SAFETY: the asserts above keep every access inside the three slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs as isize,
+            c_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(),
+        )
+    }
+}

@@ -1,0 +1,279 @@
+//! What the `selfsup` command does: build the chosen method and encoder, load the dataset,
+//! train with the shared loop, evaluate against a random-init baseline, write the run
+//! directory (`config.json`, `metrics.jsonl`, `checkpoint.safetensors`, `state.json`,
+//! `summary.json`).
+
+use crate::data::dataset::Splits;
+use crate::data::shapes::{self, ShapesConfig};
+use crate::data::spec::DatasetSpec;
+use crate::error::{Error, Result};
+use crate::eval::{evaluate, EvalReport, KnnConfig, LinearProbeConfig};
+use crate::methods::{Method, SimClr};
+use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
+use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
+use crate::train::{fit, RunDir, TrainConfig, TrainState};
+use dfdx::nn::BuildModule;
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// The device the command line trains on: the CPU, or the GPU when built with `--features cuda`.
+#[cfg(not(feature = "cuda"))]
+pub type Dev = Cpu;
+#[cfg(feature = "cuda")]
+pub type Dev = dfdx::tensor::Cuda;
+
+/// Methods `--method` accepts.
+pub const METHODS: &[&str] = &["simclr"];
+/// Encoders `--encoder` accepts.
+pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet"];
+
+/// The results of a run, written to `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub method: String,
+    pub encoder: String,
+    pub dataset: String,
+    pub epochs: usize,
+    pub train_images: usize,
+    pub test_images: usize,
+    pub knn_k: usize,
+    pub knn_t: f32,
+    pub knn_top1: f32,
+    pub linear_top1: f32,
+    pub baseline_knn_top1: f32,
+    pub baseline_linear_top1: f32,
+    pub collapse_std: f32,
+    pub baseline_collapse_std: f32,
+    /// `1/√d`, the collapse metric of perfectly spread features, for comparison.
+    pub healthy_collapse_std: f32,
+    pub final_loss: Option<f32>,
+    pub train_seconds: f64,
+    pub wall_seconds: f64,
+}
+
+impl Summary {
+    /// The one-line summary printed last by `selfsup train` / `selfsup eval`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} on {}: kNN top-1 {:.1}% (random init {:.1}%), linear top-1 {:.1}% (random init {:.1}%), collapse std {:.3} (1/sqrt(d) = {:.3}), {} epochs, {:.0} s",
+            self.method,
+            self.dataset,
+            100.0 * self.knn_top1,
+            100.0 * self.baseline_knn_top1,
+            100.0 * self.linear_top1,
+            100.0 * self.baseline_linear_top1,
+            self.collapse_std,
+            self.healthy_collapse_std,
+            self.epochs,
+            self.wall_seconds
+        )
+    }
+}
+
+/// Loads the dataset a config names (grayscale is replicated to RGB: the encoders take 3
+/// channels), keeping at most `train_images` / `test_images` images when non-zero.
+pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
+    let spec: DatasetSpec = cfg.dataset.parse()?;
+    let mut splits = match spec.load_from_disk() {
+        Some(loaded) => loaded?,
+        None => shapes::generate(&ShapesConfig { seed: cfg.seed, ..ShapesConfig::default() }),
+    };
+    if splits.train.channels != 3 {
+        splits = Splits { train: splits.train.to_rgb(), test: splits.test.to_rgb() };
+    }
+    if splits.train.height < 8 || splits.train.width < 8 {
+        return Err(Error::config(format!("{}: images must be at least 8x8 pixels", cfg.dataset)));
+    }
+    if cfg.train_images > 0 {
+        splits.train = splits.train.truncated(cfg.train_images);
+    }
+    if cfg.test_images > 0 {
+        splits.test = splits.test.truncated(cfg.test_images);
+    }
+    if splits.test.is_empty() {
+        return Err(Error::config(format!("{}: the test split is empty, nothing to evaluate on", cfg.dataset)));
+    }
+    Ok(splits)
+}
+
+/// Checks a config before any work starts, so mistakes fail fast with exit code 2.
+pub fn validate(cfg: &TrainConfig) -> Result<()> {
+    if !METHODS.contains(&cfg.method.as_str()) {
+        return Err(Error::config(format!("unknown method `{}` (available: {})", cfg.method, METHODS.join(", "))));
+    }
+    if !ENCODERS.contains(&cfg.encoder.as_str()) {
+        return Err(Error::config(format!("unknown encoder `{}` (available: {})", cfg.encoder, ENCODERS.join(", "))));
+    }
+    if cfg.epochs == 0 {
+        return Err(Error::config("--epochs must be at least 1"));
+    }
+    if cfg.batch_size < 2 {
+        return Err(Error::config("--batch-size must be at least 2"));
+    }
+    if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
+        return Err(Error::config("--lr must be a positive number"));
+    }
+    if !(cfg.tau > 0.0) {
+        return Err(Error::config("--tau must be positive"));
+    }
+    cfg.dataset.parse::<DatasetSpec>().map(|_| ())
+}
+
+/// A new model of type `M` with the config's hyper-parameters, initialised from `seed`.
+fn build<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, seed: u64) -> (Dev, M) {
+    let dev = Dev::seed_from_u64(seed);
+    let mut model = M::build(&dev);
+    configure(&mut model, cfg);
+    (dev, model)
+}
+
+/// Sets the hyper-parameters a method keeps in its tensors (τ, ...).
+fn configure<M: Method<Dev>>(model: &mut M, cfg: &TrainConfig) {
+    model.set_hyperparameters(cfg);
+}
+
+fn eval_report<M: Method<Dev>>(model: &M, dev: &Dev, splits: &Splits, cfg: &TrainConfig) -> EvalReport {
+    let knn = KnnConfig { k: cfg.knn_k, temperature: cfg.knn_t };
+    evaluate(model, dev, splits, &knn, &LinearProbeConfig::default())
+}
+
+/// `selfsup train`: trains (or resumes), evaluates, writes the run directory.
+fn train_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
+    let wall = Instant::now();
+    let run = RunDir::create(out)?;
+    let splits = load_dataset(cfg)?;
+    let (dev, mut model) = build::<M>(cfg, cfg.seed);
+    let mut state = TrainState::default();
+    if resume {
+        let saved: TrainConfig = read_json(&run.config())?;
+        if saved.method != cfg.method || saved.encoder != cfg.encoder || saved.dataset != cfg.dataset {
+            return Err(Error::config(format!(
+                "{}: cannot resume a {} / {} run on {} as {} / {} on {}",
+                run.config().display(),
+                saved.method,
+                saved.encoder,
+                saved.dataset,
+                cfg.method,
+                cfg.encoder,
+                cfg.dataset
+            )));
+        }
+        load_model(&mut model, &run.checkpoint())?;
+        configure(&mut model, cfg);
+        state = read_json(&run.state())?;
+        if !quiet {
+            println!("resuming {} from epoch {} (step {})", run.root.display(), state.epoch, state.step);
+        }
+    } else {
+        // A fresh run starts a fresh log.
+        let _ = std::fs::remove_file(run.metrics());
+    }
+    write_json_atomic(&run.config(), cfg)?;
+    if !quiet {
+        println!(
+            "training {} ({} encoder) on {}: {} train / {} test images of {}x{}, {} epochs, batch {}",
+            cfg.method,
+            cfg.encoder,
+            cfg.dataset,
+            splits.train.len(),
+            splits.test.len(),
+            splits.train.height,
+            splits.train.width,
+            cfg.epochs,
+            cfg.batch_size
+        );
+    }
+    let state = fit(&mut model, &dev, &splits.train, cfg, &run, state, quiet)?;
+    if !quiet {
+        println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
+    }
+    let trained = eval_report(&model, &dev, &splits, cfg);
+    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
+    let baseline = eval_report(&baseline_model, &dev, &splits, cfg);
+    let summary = Summary {
+        method: cfg.method.clone(),
+        encoder: cfg.encoder.clone(),
+        dataset: cfg.dataset.clone(),
+        epochs: state.epoch,
+        train_images: splits.train.len(),
+        test_images: splits.test.len(),
+        knn_k: cfg.knn_k,
+        knn_t: cfg.knn_t,
+        knn_top1: trained.knn_top1,
+        linear_top1: trained.linear_top1,
+        baseline_knn_top1: baseline.knn_top1,
+        baseline_linear_top1: baseline.linear_top1,
+        collapse_std: trained.collapse_std,
+        baseline_collapse_std: baseline.collapse_std,
+        healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
+        final_loss: state.last_loss,
+        train_seconds: state.train_seconds,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+    };
+    write_json_atomic(&run.summary(), &summary)?;
+    Ok(summary)
+}
+
+/// `selfsup eval`: loads a checkpoint (and the `config.json` beside it) and evaluates it,
+/// optionally on another dataset.
+fn eval_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint: &Path) -> Result<Summary> {
+    let wall = Instant::now();
+    let splits = load_dataset(cfg)?;
+    let (dev, mut model) = build::<M>(cfg, cfg.seed);
+    load_model(&mut model, checkpoint)?;
+    let trained = eval_report(&model, &dev, &splits, cfg);
+    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
+    let baseline = eval_report(&baseline_model, &dev, &splits, cfg);
+    Ok(Summary {
+        method: cfg.method.clone(),
+        encoder: cfg.encoder.clone(),
+        dataset: cfg.dataset.clone(),
+        epochs: cfg.epochs,
+        train_images: splits.train.len(),
+        test_images: splits.test.len(),
+        knn_k: cfg.knn_k,
+        knn_t: cfg.knn_t,
+        knn_top1: trained.knn_top1,
+        linear_top1: trained.linear_top1,
+        baseline_knn_top1: baseline.knn_top1,
+        baseline_linear_top1: baseline.linear_top1,
+        collapse_std: trained.collapse_std,
+        baseline_collapse_std: baseline.collapse_std,
+        healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
+        final_loss: None,
+        train_seconds: 0.0,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+    })
+}
+
+/// Picks the concrete method × encoder type for a config and calls `$f::<Type>($args)`.
+macro_rules! dispatch {
+    ($cfg:expr, $f:ident, $($arg:expr),*) => {
+        match ($cfg.method.as_str(), $cfg.encoder.as_str()) {
+            ("simclr", "convnet") => $f::<SimClr<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>($($arg),*),
+            ("simclr", "tiny-convnet") => $f::<SimClr<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
+            ("simclr", "resnet") => $f::<SimClr<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
+            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method/encoder pair"))),
+        }
+    };
+}
+
+/// Trains as `selfsup train` does; `out` is the run directory.
+pub fn train(cfg: &TrainConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
+    validate(cfg)?;
+    dispatch!(cfg, train_as, cfg, out, resume, quiet)
+}
+
+/// Evaluates a checkpoint as `selfsup eval` does. The method and encoder come from the
+/// `config.json` next to the checkpoint; `dataset` overrides the dataset if given.
+pub fn eval(checkpoint: &Path, dataset: Option<&str>) -> Result<Summary> {
+    let config_path = checkpoint.with_file_name("config.json");
+    let mut cfg: TrainConfig = read_json(&config_path)?;
+    if let Some(d) = dataset {
+        cfg.dataset = d.to_string();
+    }
+    validate(&cfg)?;
+    dispatch!(&cfg, eval_as, &cfg, checkpoint)
+}

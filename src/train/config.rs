@@ -1,0 +1,53 @@
+//! Everything a training run depends on, saved as `config.json` in the run directory.
+
+use crate::train::optimizer::OptimizerKind;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// `--method`: which self-supervised method (e.g. `simclr`).
+    pub method: String,
+    /// `--encoder`: `convnet` (default), `tiny-convnet` or `resnet`.
+    pub encoder: String,
+    /// `--dataset`: `shapes`, `mnist:DIR`, `cifar10:DIR`, ...
+    pub dataset: String,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerKind,
+    /// Peak learning rate (after warmup).
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub warmup_epochs: f64,
+    pub seed: u64,
+    /// Images used for self-supervised training (0 = all of the train split).
+    pub train_images: usize,
+    /// Images of the test split used for evaluation (0 = all).
+    pub test_images: usize,
+    /// SimCLR's temperature τ.
+    pub tau: f64,
+    /// kNN evaluation: neighbours k and temperature T.
+    pub knn_k: usize,
+    pub knn_t: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            method: "simclr".into(),
+            encoder: "convnet".into(),
+            dataset: "shapes".into(),
+            epochs: 8,
+            batch_size: 256,
+            optimizer: OptimizerKind::AdamW,
+            lr: 2e-3,
+            weight_decay: 1e-4,
+            warmup_epochs: 1.0,
+            seed: 0,
+            train_images: 0,
+            test_images: 0,
+            tau: crate::methods::simclr::DEFAULT_TAU,
+            knn_k: 20,
+            knn_t: 0.1,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The one training loop every method shares.
+//!
+//! For each epoch: shuffle, and for each batch make the method's views (on a second thread,
+//! one batch ahead), compute the method's loss, back-propagate, take an optimizer step at the
+//! scheduled learning rate, let the method update its own state (`after_step`). Log every step
+//! to `metrics.jsonl`; checkpoint atomically after every epoch; stop with a clear error if the
+//! loss is not finite, keeping the last good checkpoint.
+
+use crate::augment::ViewBatch;
+use crate::data::dataset::ImageDataset;
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::methods::Method;
+use crate::nn::ops::Backend;
+use crate::train::checkpoint::{save_model, write_json_atomic};
+use crate::train::config::TrainConfig;
+use crate::train::optimizer::Optimizer;
+use crate::train::progress::Progress;
+use crate::train::schedule::CosineSchedule;
+use crate::train::RunDir;
+use dfdx::prelude::*;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::time::Instant;
+
+/// Where training stands, saved as `state.json` next to each checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// Mean loss of the last completed epoch.
+    pub last_loss: Option<f32>,
+    /// Seconds spent training so far (over all sessions).
+    pub train_seconds: f64,
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Serialize)]
+struct StepMetrics {
+    epoch: usize,
+    step: usize,
+    loss: f32,
+    lr: f64,
+    images_per_s: f64,
+}
+
+/// Trains `model` on the images of `data` (labels unused) from `state` up to `cfg.epochs`,
+/// writing metrics and checkpoints under `run`. Returns the final state.
+pub fn fit<M: Method<D>, D: Backend>(
+    model: &mut M,
+    dev: &D,
+    data: &ImageDataset,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    mut state: TrainState,
+    quiet: bool,
+) -> Result<TrainState> {
+    if data.is_empty() {
+        return Err(Error::config(format!("dataset {} has no training images", data.name)));
+    }
+    let batch = cfg.batch_size.min(data.len());
+    if batch < 2 {
+        return Err(Error::config("--batch-size must be at least 2 (contrastive methods need negatives)"));
+    }
+    let steps_per_epoch = data.len() / batch;
+    let total = steps_per_epoch * cfg.epochs;
+    let schedule = CosineSchedule::new(cfg.lr, (cfg.warmup_epochs * steps_per_epoch as f64) as usize, total);
+    let mut opt = Optimizer::new(model, cfg.optimizer, cfg.lr, cfg.weight_decay);
+    let views = M::views(data.height);
+    let mut metrics = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.metrics())
+        .map_err(|e| Error::io(run.metrics(), e))?;
+    let mut progress = Progress::new(total, quiet);
+    let mut grads = model.alloc_grads();
+    let images: Vec<Image> = (0..data.len()).map(|i| data.image(i)).collect();
+
+    for epoch in state.epoch..cfg.epochs {
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+        let mut epoch_loss = 0.0f64;
+        let outcome: Result<()> = std::thread::scope(|scope| {
+            // Views for batch k+1 are made on another thread while batch k trains.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<ViewBatch>>>(2);
+            let (order, images, views) = (&order, &images, &views);
+            scope.spawn(move || {
+                for k in 0..steps_per_epoch {
+                    let batch_images: Vec<Image> = order[k * batch..(k + 1) * batch].iter().map(|&i| images[i].clone()).collect();
+                    let seed = cfg.seed ^ ((epoch * steps_per_epoch + k) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    if tx.send(views.views_batch(&batch_images, seed)).is_err() {
+                        return;
+                    }
+                }
+            });
+            for k in 0..steps_per_epoch {
+                let step_started = Instant::now();
+                let views = rx.recv().expect("view thread alive")?;
+                let lr = schedule.lr(state.step);
+                opt.set_lr(lr);
+                let loss = model.loss(&views, dev, std::mem::replace(&mut grads, Gradients::leaky()));
+                let value = loss.as_vec()[0];
+                if !value.is_finite() {
+                    let ckpt = run.checkpoint();
+                    return Err(Error::Diverged { step: state.step, loss: value, checkpoint: ckpt.exists().then_some(ckpt) });
+                }
+                grads = loss.backward();
+                opt.step(model, &grads)?;
+                model.zero_grads(&mut grads);
+                state.step += 1;
+                model.after_step(state.step as f32 / total.max(1) as f32);
+                epoch_loss += value as f64;
+                let line = StepMetrics {
+                    epoch,
+                    step: state.step,
+                    loss: value,
+                    lr,
+                    images_per_s: batch as f64 / step_started.elapsed().as_secs_f64(),
+                };
+                writeln!(metrics, "{}", serde_json::to_string(&line).expect("serialisable"))
+                    .map_err(|e| Error::io(run.metrics(), e))?;
+                progress.update(epoch * steps_per_epoch + k + 1, &format!("epoch {} loss {value:.4} lr {lr:.2e}", epoch + 1));
+            }
+            Ok(())
+        });
+        outcome?;
+        state.epoch = epoch + 1;
+        state.last_loss = Some((epoch_loss / steps_per_epoch.max(1) as f64) as f32);
+        state.train_seconds += started.elapsed().as_secs_f64();
+        save_model(model, &run.checkpoint())?;
+        write_json_atomic(&run.state(), &state)?;
+    }
+    progress.finish();
+    Ok(state)
+}
