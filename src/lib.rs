@@ -21,6 +21,7 @@ pub mod augment;
 pub mod methods;
 pub mod nn;
 pub mod run;
+pub mod supervised;
 pub mod train;
 
 pub use error::{Error, Result};

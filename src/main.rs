@@ -16,7 +16,7 @@ USAGE:
     selfsup train [--method simclr] [--encoder convnet|tiny-convnet|resnet]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
-                  [--warmup-epochs E] [--tau T] [--train-images N] [--test-images N]
+                  [--warmup-epochs E] [--tau T] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B]
@@ -85,6 +85,8 @@ fn train(mut args: Args) -> Result<(), Error> {
     set!("--optimizer", optimizer);
     set!("--warmup-epochs", warmup_epochs);
     set!("--tau", tau);
+    set!("--color-strength", color_strength);
+    set!("--crop-min-scale", crop_min_scale);
     set!("--train-images", train_images);
     set!("--test-images", test_images);
     set!("--knn-k", knn_k);

@@ -13,6 +13,7 @@ use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
 use dfdx::nn::BuildModule;
+#[cfg_attr(feature = "cuda", allow(unused_imports))]
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -79,10 +79,18 @@ impl Pipeline {
     /// Grayscale (1-channel) images go through unchanged in channel count: saturation, hue and
     /// grayscale conversion are no-ops on them, everything else applies.
     pub fn simclr(size: usize) -> Self {
+        Self::simclr_with(size, 0.5, 0.2)
+    }
+
+    /// [`Pipeline::simclr`] with the two knobs that matter most exposed: the colour strength
+    /// `s` (jitter `(0.8s, 0.8s, 0.8s, 0.2s)`, SimCLR §B.5) and the smallest crop area
+    /// `min_scale`.
+    pub fn simclr_with(size: usize, color_strength: f32, min_scale: f32) -> Self {
+        let s = color_strength;
         Self::new()
-            .then(RandomResizedCrop::new((size, size), (0.2, 1.0)))
+            .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
             .then(RandomHorizontalFlip::new(0.5))
-            .then(simclr_jitter())
+            .then(ColorJitter::new(0.8 * s, 0.8 * s, 0.8 * s, (0.2 * s).min(0.5)).with_p(0.8))
             .then(RandomGrayscale::new(0.2))
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
     }

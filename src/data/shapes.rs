@@ -9,13 +9,15 @@
 //! - the shape's position, scale and rotation;
 //! - a background texture: flat, a linear gradient, sinusoidal stripes or smooth value noise;
 //! - 0–3 small distractor blobs of random colour, much smaller than the shape;
-//! - Gaussian pixel noise of random strength.
+//! - (approximately) Gaussian pixel noise of random strength.
 //!
-//! These nuisances dominate the raw pixel values, so nearest neighbours in pixel space are
-//! close to chance (images with similar *colours* are near each other, whatever their shape),
-//! while a small CNN — or a self-supervised encoder followed by a linear probe — can learn the
-//! shape. That gap is exactly what representation learning is supposed to close, and it can be
-//! measured in minutes on a CPU, unlike CIFAR-10.
+//! These nuisances dominate the raw pixel values, so raw pixels are a poor representation:
+//! images with similar *colours* are near each other whatever their shape, and a weighted kNN
+//! on the (mean-centred) pixels of the default 10k/2k split scores about 27% (chance is 10%),
+//! a linear probe on them 10–13%. The shapes themselves stay large (14–27 pixels across at
+//! 32×32) and clean, easy to tell apart by eye — the kind of invariance a small CNN trained with
+//! augmentations should learn. That gap is what representation learning has to close, on data
+//! that is generated in a fraction of a second and needs no download.
 //!
 //! Shapes are rendered from exact signed distance functions (SDFs, after Inigo Quilez's
 //! catalogue of 2-D distance functions) with a one-pixel linear edge ramp: the coverage of a
@@ -166,7 +168,7 @@ fn render_into(label: usize, size: usize, rng: &mut impl Rng, out: &mut [f32]) {
     let outline = Outline::of_class(label);
     let colour = contrasting_colour(rng, background.mean);
     let scale = rng.gen_range(0.26..0.40) * s; // pixels per canonical unit
-    let margin = 0.85 * scale;
+    let margin = 0.9 * scale; // keeps all but the outermost tips inside the image
     let centre = [rng.gen_range(margin..s - margin), rng.gen_range(margin..s - margin)];
     let angle = rng.gen_range(0.0..TAU);
     let (sin, cos) = angle.sin_cos();
@@ -374,8 +376,8 @@ impl Blob {
     fn paint(&self, x: f32, y: f32, rgb: &mut Rgb) {
         let dist = ((x - self.centre[0]).powi(2) + (y - self.centre[1]).powi(2)).sqrt() - self.radius;
         let coverage = (0.5 - dist).clamp(0.0, 1.0);
-        for c in 0..3 {
-            rgb[c] += coverage * (self.colour[c] - rgb[c]);
+        for (v, &c) in rgb.iter_mut().zip(&self.colour) {
+            *v += coverage * (c - *v);
         }
     }
 }
@@ -553,17 +555,17 @@ mod tests {
 
     #[test]
     fn every_outline_contains_the_origin_region_and_excludes_far_points() {
-        for label in 0..NUM_CLASSES {
+        for (label, name) in CLASS_NAMES.iter().enumerate() {
             let o = Outline::of_class(label);
-            assert!(o.sdf([2.0, 0.0]) > 0.5, "{}", CLASS_NAMES[label]);
+            assert!(o.sdf([2.0, 0.0]) > 0.5, "{name}");
             let r = o.radius();
-            assert!((0.8..1.3).contains(&r), "{}: radius {r}", CLASS_NAMES[label]);
+            assert!((0.8..1.3).contains(&r), "{name}: radius {r}");
             // Some point near the centre is inside (the ring's hole is empty, so probe a circle).
             let inside = (0..64).any(|i| {
                 let a = i as f32 * TAU / 64.0;
                 o.sdf([0.6 * a.cos(), 0.6 * a.sin()]) < 0.0
             });
-            assert!(inside, "{}", CLASS_NAMES[label]);
+            assert!(inside, "{name}");
         }
     }
 

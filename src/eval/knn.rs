@@ -42,8 +42,9 @@ impl Default for KnnConfig {
 
 /// Number of queries handled together by one rayon task.
 const QUERY_BLOCK: usize = 32;
-/// Number of memory rows scanned per tile (256 rows × 256 floats = 256 KiB, fits in L2).
-const MEMORY_TILE: usize = 256;
+/// Bytes of memory rows scanned per tile: small enough to stay in a core's L2 cache while every
+/// query of the block is compared with them (256 rows of 256 floats).
+const TILE_BYTES: usize = 256 * 1024;
 
 /// Top-1 accuracy in `[0, 1]` of the weighted kNN classifier that uses the `train` features and
 /// labels as memory and classifies every `test` row. See [`knn_predict`] for the arguments.
@@ -112,9 +113,10 @@ fn top_k_block(block: &[f32], memory: &[f32], d: usize, k: usize) -> Vec<Vec<(f3
     let mut top: Vec<TopK> = (0..n_queries).map(|_| TopK::new(k)).collect();
     // Memory tiles in the outer loop: a tile is read from RAM once and then reused from cache by
     // every query of the block.
-    let mut sims = vec![0.0f32; MEMORY_TILE];
-    for (t, tile) in memory.chunks(MEMORY_TILE * d).enumerate() {
-        let first = t * MEMORY_TILE;
+    let tile_rows = (TILE_BYTES / (d * std::mem::size_of::<f32>())).max(1);
+    let mut sims = vec![0.0f32; tile_rows];
+    for (t, tile) in memory.chunks(tile_rows * d).enumerate() {
+        let first = t * tile_rows;
         for (q, best) in block.chunks_exact(d).zip(top.iter_mut()) {
             // All similarities of the tile first (a tight loop), then the selection.
             for (s, m) in sims.iter_mut().zip(tile.chunks_exact(d)) {
@@ -162,11 +164,15 @@ impl TopK {
         Self { k, items: Vec::with_capacity(k + 1) }
     }
 
+    /// Considers memory item `index` with similarity `sim`. NaN similarities are ignored.
     #[inline]
     fn offer(&mut self, sim: f32, index: usize) {
+        if sim.is_nan() {
+            return;
+        }
         if self.items.len() == self.k {
-            // Strictly greater: on ties the earlier (smaller) index stays.
-            if !(sim > self.items[self.k - 1].0) {
+            // Only strictly better items enter: on ties the earlier (smaller) index stays.
+            if sim <= self.items[self.k - 1].0 {
                 return;
             }
             self.items.pop();

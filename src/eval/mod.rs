@@ -9,7 +9,7 @@
 //!   SimCLR, MoCo, BYOL, … — it measures whether classes are *linearly* separable;
 //! - [`collapse`]: the per-dimension standard deviation of the normalised embeddings (Chen & He,
 //!   2021), which drops to zero when a method collapses to a constant output;
-//! - [`pca`]: principal component analysis, to draw a 2-D picture of the embedding.
+//! - [`pca`](mod@pca): principal component analysis, to draw a 2-D picture of the embedding.
 //!
 //! All functions work on plain row-major matrices: `features` holds `n` rows of `d` columns,
 //! so row `i` is `features[i * d..(i + 1) * d]`, and labels are class indices `0..num_classes`.
@@ -95,7 +95,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Panics with a clear message unless `x` is a whole number of rows of width `d > 0`.
 pub(crate) fn check_matrix(x: &[f32], d: usize, what: &str) {
     assert!(d > 0, "{what}: the feature dimension d must be positive");
-    assert!(x.len() % d == 0, "{what}: {} values is not a whole number of rows of width {d}", x.len());
+    assert!(x.len().is_multiple_of(d), "{what}: {} values is not a whole number of rows of width {d}", x.len());
 }
 
 /// Checks a `(features, labels)` pair: whole rows, one label per row, every label `< num_classes`.

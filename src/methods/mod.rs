@@ -20,7 +20,7 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     const NAME: &'static str;
 
     /// The views this method trains on, for images of side `image_size`.
-    fn views(image_size: usize) -> ViewGenerator;
+    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator;
 
     /// The loss of one batch. `views[v]` holds view `v` of every image in the batch; the
     /// method puts them on `dev`, traces them with `grads`, and returns a scalar on the tape.

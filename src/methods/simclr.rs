@@ -35,7 +35,8 @@ pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tenso
     let n = two_n / 2;
     let dev = z.device().clone();
     let z = l2_normalize(z);
-    let sim = dot_matrix(z.with_empty_tape(), fresh_copy(&z)) / tau; // (2N, 2N) cosine / τ
+    let z_copy = fresh_copy(&z); // a new id: z · zᵀ must not be a product of a tensor with itself
+    let sim = dot_matrix(z, z_copy) / tau; // (2N, 2N) cosine / τ, still on z's tape
 
     // 1[k ≠ i]: push the diagonal to −10⁹ so it vanishes from the log-sum-exp.
     let mut mask = vec![0.0f32; two_n * two_n];
@@ -86,8 +87,8 @@ where
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for SimClr<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "simclr";
 
-    fn views(image_size: usize) -> ViewGenerator {
-        ViewGenerator::two_view(Pipeline::simclr(image_size))
+    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32))
     }
 
     fn loss(&mut self, views: &[ViewBatch], dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {

@@ -19,7 +19,9 @@ pub fn dot_matrix<D: Device<f32>, T: Tape<f32, D>>(a: Mat<D, T>, b: Mat<D, T>) -
     a.matmul(b.permute::<_, Axes2<1, 0>>())
 }
 
-/// The same values under a new tensor id, still on the tape (gradients flow back to `z`).
+/// The same values under a new tensor id, on an empty tape that merges back into `z`'s when
+/// the two meet in an op (gradients flow back to `z`). Keep using `z` itself afterwards:
+/// its tape holds the history of everything before it.
 pub fn fresh_copy<D: Device<f32>, T: Tape<f32, D>>(z: &Mat<D, T>) -> Mat<D, T> {
     z.with_empty_tape() * 1.0f32
 }

@@ -4,6 +4,7 @@ use crate::train::optimizer::OptimizerKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrainConfig {
     /// `--method`: which self-supervised method (e.g. `simclr`).
     pub method: String,
@@ -25,6 +26,10 @@ pub struct TrainConfig {
     pub test_images: usize,
     /// SimCLR's temperature τ.
     pub tau: f64,
+    /// Colour-jitter strength `s` of the SimCLR-style views: jitter `(0.8s, 0.8s, 0.8s, 0.2s)`.
+    pub color_strength: f64,
+    /// Smallest area fraction of the random resized crop.
+    pub crop_min_scale: f64,
     /// kNN evaluation: neighbours k and temperature T.
     pub knn_k: usize,
     pub knn_t: f32,
@@ -46,6 +51,8 @@ impl Default for TrainConfig {
             train_images: 0,
             test_images: 0,
             tau: crate::methods::simclr::DEFAULT_TAU,
+            color_strength: 0.5,
+            crop_min_scale: 0.2,
             knn_k: 20,
             knn_t: 0.1,
         }

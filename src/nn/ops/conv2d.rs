@@ -13,7 +13,7 @@
 //! pass is two more products, `dW = dY · colsᵀ` and `dcols = Wᵀ · dY`, and **col2im** adds
 //! `dcols` back onto the input positions each column came from.
 
-use super::cpu::{self, GradPtr};
+use super::cpu::{self, GradPtr, Scratch};
 use super::Img;
 use dfdx::prelude::*;
 
@@ -112,6 +112,15 @@ pub fn conv2d_reference<D: Device<f32>, T: Tape<f32, D>>(x: Img<D, T>, w: Img<D>
         .reshape_like(&(g.batch, g.out_channels, ho, wo))
 }
 
+/// The output columns `j` in `lo..hi` whose input column `j·s + v − p` lies inside the image.
+fn valid_range(g: &ConvGeom, v: usize, wo: usize) -> (usize, usize) {
+    // j·s + v ≥ p  ⇔  j ≥ ceil((p − v) / s)
+    let lo = if g.padding > v { (g.padding - v).div_ceil(g.stride) } else { 0 };
+    // j·s + v − p ≤ W − 1  ⇔  j ≤ (W − 1 + p − v) / s
+    let hi = if g.width + g.padding > v { ((g.width - 1 + g.padding - v) / g.stride + 1).min(wo) } else { 0 };
+    (lo.min(wo), hi)
+}
+
 /// im2col: `cols[r, n]` (row-major, `C·K·K × B·H_out·W_out`) from `x` (NCHW).
 fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     let (k, ho, wo) = (g.kernel, g.out_height(), g.out_width());
@@ -131,9 +140,16 @@ fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
                             continue;
                         }
                         let line = &plane[y as usize * g.width..][..g.width];
-                        for (j, o) in out.iter_mut().enumerate() {
-                            let xx = (j * g.stride + v) as isize - g.padding as isize;
-                            *o = if xx < 0 || xx >= g.width as isize { 0.0 } else { line[xx as usize] };
+                        let (lo, hi) = valid_range(g, v, wo);
+                        out[..lo].iter_mut().for_each(|o| *o = 0.0);
+                        out[hi.max(lo)..].iter_mut().for_each(|o| *o = 0.0);
+                        if g.stride == 1 {
+                            let start = lo + v - g.padding;
+                            out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
+                        } else {
+                            for (j, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
+                                *o = line[j * g.stride + v - g.padding];
+                            }
                         }
                     }
                 }
@@ -160,10 +176,13 @@ fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
                         }
                         let src = &row[(b * ho + i) * wo..][..wo];
                         let line = &mut plane[y as usize * g.width..][..g.width];
-                        for (j, s) in src.iter().enumerate() {
-                            let xx = (j * g.stride + v) as isize - g.padding as isize;
-                            if xx >= 0 && xx < g.width as isize {
-                                line[xx as usize] += s;
+                        let (lo, hi) = valid_range(g, v, wo);
+                        if g.stride == 1 {
+                            let start = lo + v - g.padding;
+                            line[start..start + hi - lo].iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += s);
+                        } else {
+                            for (j, s) in src.iter().enumerate().take(hi).skip(lo) {
+                                line[j * g.stride + v - g.padding] += s;
                             }
                         }
                     }
@@ -182,9 +201,9 @@ pub(super) fn conv2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, w: Img<Cpu>, stride:
     let (o, kk, n) = (g.out_channels, g.patch_len(), g.n_cols());
     let hw_out = g.out_height() * g.out_width();
 
-    let mut cols = vec![0.0f32; kk * n];
+    let mut cols = Scratch::new(kk * n);
     im2col(&g, cpu::data(&x), &mut cols);
-    let mut ymat = vec![0.0f32; o * n]; // (O, B·Ho·Wo)
+    let mut ymat = Scratch::new(o * n); // (O, B·Ho·Wo)
     cpu::matmul(o, n, kk, &mut ymat, (n, 1), false, cpu::data(&w), (kk, 1), &cols, (n, 1));
     drop(cols);
     // (O, B, Ho·Wo) → (B, O, Ho·Wo)
@@ -207,13 +226,13 @@ pub(super) fn conv2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, w: Img<Cpu>, stride:
             // SAFETY: three distinct tensors, so three distinct live gradient buffers.
             let (gy, gx, gw) = unsafe { (gy.slice(), gx.slice_mut(), gw.slice_mut()) };
             // dY: (B, O, Ho·Wo) → (O, B·Ho·Wo)
-            let mut dy = vec![0.0f32; o * n];
+            let mut dy = Scratch::new(o * n);
             for oc in 0..o {
                 for b in 0..g.batch {
                     dy[oc * n + b * hw_out..][..hw_out].copy_from_slice(&gy[(b * o + oc) * hw_out..][..hw_out]);
                 }
             }
-            let mut cols = vec![0.0f32; kk * n];
+            let mut cols = Scratch::new(kk * n);
             im2col(&g, cpu::data(&x), &mut cols);
             // dW (O × CKK) += dY (O × N) · colsᵀ (N × CKK)
             cpu::matmul(o, kk, n, gw, (kk, 1), true, &dy, (n, 1), &cols, (1, n));

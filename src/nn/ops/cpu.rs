@@ -144,3 +144,56 @@ pub(crate) fn matmul(
         )
     }
 }
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A reusable work buffer (im2col matrices, transposes): taken from a per-thread pool and
+/// returned to it on drop, so the big temporaries of every step reuse warm memory instead of
+/// fresh pages. Its contents on creation are unspecified (but initialised): callers overwrite.
+pub(crate) struct Scratch {
+    buf: Vec<f32>,
+    len: usize,
+}
+
+impl Scratch {
+    pub(crate) fn new(len: usize) -> Self {
+        let mut buf = POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            // the smallest pooled buffer that is large enough, else the largest one
+            let best = (0..p.len()).filter(|&i| p[i].len() >= len).min_by_key(|&i| p[i].len());
+            let pick = best.or_else(|| (0..p.len()).max_by_key(|&i| p[i].len()));
+            pick.map(|i| p.swap_remove(i)).unwrap_or_default()
+        });
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        Self { buf, len }
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.buf[..self.len]
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 4 {
+                p.push(buf);
+            }
+        });
+    }
+}
