@@ -62,7 +62,7 @@ pub struct SimClr<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype,
 }
 
 /// Default τ for the kit's small images and batches (see `selfsup experiment temperature`).
-pub const DEFAULT_TAU: f64 = 0.2;
+pub const DEFAULT_TAU: f64 = 0.1;
 
 impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for SimClr<Enc, F, H, Z, E, D>
 where

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct TrainConfig {
     /// `--method`: which self-supervised method (e.g. `simclr`).
     pub method: String,
-    /// `--encoder`: `convnet` (default), `tiny-convnet` or `resnet`.
+    /// `--encoder`: `tiny-convnet` (default), `convnet` or `resnet`.
     pub encoder: String,
     /// `--dataset`: `shapes`, `mnist:DIR`, `cifar10:DIR`, ...
     pub dataset: String,
@@ -39,20 +39,20 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             method: "simclr".into(),
-            encoder: "convnet".into(),
+            encoder: "tiny-convnet".into(),
             dataset: "shapes".into(),
-            epochs: 8,
-            batch_size: 256,
+            epochs: 4,
+            batch_size: 64,
             optimizer: OptimizerKind::AdamW,
             lr: 2e-3,
             weight_decay: 1e-4,
-            warmup_epochs: 1.0,
+            warmup_epochs: 0.5,
             seed: 0,
             train_images: 0,
             test_images: 0,
             tau: crate::methods::simclr::DEFAULT_TAU,
-            color_strength: 0.5,
-            crop_min_scale: 0.2,
+            color_strength: 1.0,
+            crop_min_scale: 0.8,
             knn_k: 20,
             knn_t: 0.1,
         }

@@ -37,6 +37,9 @@ impl Progress {
                 bar.set_message(msg.to_string());
             }
             None => {
+                if self.every == std::time::Duration::MAX {
+                    return; // quiet
+                }
                 if self.last_line.elapsed() >= self.every || step == self.total {
                     self.last_line = Instant::now();
                     println!("step {step}/{} {msg} ({:.0} s)", self.total, self.started.elapsed().as_secs_f64());
