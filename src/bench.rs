@@ -1,11 +1,12 @@
 //! `selfsup bench`: times full SimCLR training steps (forward, backward, optimizer) of the
-//! default encoder and writes ms/step, images/s and achieved GFLOP/s as JSON.
+//! default encoder and of the larger convnet, and writes ms/step, images/s and achieved
+//! convolution GFLOP/s as JSON. Each step processes `2 × batch` images (two views).
 
 use crate::augment::ViewBatch;
 use crate::error::Result;
 use crate::methods::{Method, SimClr};
 use crate::nn::ops::ConvGeom;
-use crate::nn::SmallConvNet;
+use crate::nn::{Encoder, SmallConvNet, TinyConvNet};
 use crate::train::{Optimizer, OptimizerKind};
 use dfdx::nn::{BuildModule, ZeroGrads};
 use dfdx::prelude::*;
@@ -27,20 +28,20 @@ pub struct BenchReport {
     pub conv_gflops_per_s: f64,
 }
 
-/// Forward FLOPs of the convolutions of [`SmallConvNet`] for `n` images of 32×32.
-fn small_convnet_flops(n: usize) -> f64 {
-    let layers = [(3, 32, 32), (32, 64, 16), (64, 128, 8), (128, 256, 4)];
+/// Forward FLOPs of the convolutions of a [`ConvNet`] of widths `w` for `n` images of 32×32.
+fn convnet_flops(w: [usize; 4], n: usize) -> f64 {
+    let layers = [(3, w[0], 32), (w[0], w[1], 16), (w[1], w[2], 8), (w[2], w[3], 4)];
     layers
         .iter()
         .map(|&(i, o, s)| ConvGeom::new(&(n, i, s, s), &(o, i, 3, 3), 1, 1).forward_flops())
         .sum()
 }
 
-/// Times `steps` SimCLR steps at `batch` images (2 views each) after one warm-up step.
-pub fn run(steps: usize, batch: usize) -> Result<BenchReport> {
-    type Model = SimClr<SmallConvNet<Cpu>, 256, 512, 128, f32, Cpu>;
+/// Times `steps` SimCLR steps of the encoder `Enc` at `batch` images (2 views each), after one
+/// warm-up step.
+fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(name: &str, widths: [usize; 4], steps: usize, batch: usize) -> Result<BenchReport> {
     let dev = Cpu::seed_from_u64(0);
-    let mut model = Model::build(&dev);
+    let mut model = SimClr::<Enc, F, 512, 128, f32, Cpu>::build(&dev);
     let mut opt = Optimizer::new(&model, OptimizerKind::Sgd, 0.01, 1e-4);
     let views: Vec<ViewBatch> = (0..2)
         .map(|v| {
@@ -65,7 +66,7 @@ pub fn run(steps: usize, batch: usize) -> Result<BenchReport> {
     let median = times[times.len() / 2];
     let images = 2 * batch;
     Ok(BenchReport {
-        model: "simclr/convnet-32-64-128-256".into(),
+        model: format!("simclr/{name}"),
         batch,
         views: 2,
         image_size: 32,
@@ -74,6 +75,15 @@ pub fn run(steps: usize, batch: usize) -> Result<BenchReport> {
         ms_per_step_median: median,
         ms_per_step_min: times[0],
         images_per_s: images as f64 / (median / 1e3),
-        conv_gflops_per_s: 3.0 * small_convnet_flops(images) / (median / 1e3) / 1e9,
+        conv_gflops_per_s: 3.0 * convnet_flops(widths, images) / (median / 1e3) / 1e9,
     })
+}
+
+/// Benchmarks a SimCLR step of the default encoder (tiny-convnet) and of the 4-layer
+/// 32-64-128-256 convnet.
+pub fn run(steps: usize, batch: usize) -> Result<Vec<BenchReport>> {
+    Ok(vec![
+        bench_encoder::<TinyConvNet<Cpu>, 128>("tiny-convnet-16-32-64-128", [16, 32, 64, 128], steps, batch)?,
+        bench_encoder::<SmallConvNet<Cpu>, 256>("convnet-32-64-128-256", [32, 64, 128, 256], steps, batch)?,
+    ])
 }

@@ -107,8 +107,9 @@ fn a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint() {
     let cfg = TrainConfig { epochs: 1, ..tiny_config() };
     fit(&mut model, &dev, &data, &cfg, &run, TrainState::default(), true).unwrap();
     let good = std::fs::read(run.checkpoint()).unwrap();
-    // Poison the weights: the next loss is NaN.
-    model.encoder.block1.conv.weight = dev.ones() * f32::NAN;
+    // Poison the projection head's weights: the next loss is NaN. (Poisoning an early conv
+    // layer is not enough: ReLU, like f32::max, maps NaN to 0.)
+    model.projector.fc2.weight = dev.ones() * f32::NAN;
     let cfg = TrainConfig { epochs: 2, ..tiny_config() };
     let state = TrainState { epoch: 1, step: 2, ..TrainState::default() };
     let err = fit(&mut model, &dev, &data, &cfg, &run, state, true).unwrap_err();
