@@ -140,6 +140,41 @@ fn eval_report<M: Method<Dev>>(model: &M, dev: &Dev, splits: &Splits, cfg: &Trai
     evaluate(model, dev, splits, &knn, &LinearProbeConfig::default())
 }
 
+/// Evaluates `model` and the same architecture at its random initialisation, and gathers
+/// the numbers of `summary.json`.
+fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
+    model: &M,
+    dev: &Dev,
+    splits: &Splits,
+    cfg: &TrainConfig,
+    state: &TrainState,
+    wall: Instant,
+) -> Summary {
+    let trained = eval_report(model, dev, splits, cfg);
+    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
+    let baseline = eval_report(&baseline_model, dev, splits, cfg);
+    Summary {
+        method: cfg.method.clone(),
+        encoder: cfg.encoder.clone(),
+        dataset: cfg.dataset.clone(),
+        epochs: state.epoch,
+        train_images: splits.train.len(),
+        test_images: splits.test.len(),
+        knn_k: cfg.knn_k,
+        knn_t: cfg.knn_t,
+        knn_top1: trained.knn_top1,
+        linear_top1: trained.linear_top1,
+        baseline_knn_top1: baseline.knn_top1,
+        baseline_linear_top1: baseline.linear_top1,
+        collapse_std: trained.collapse_std,
+        baseline_collapse_std: baseline.collapse_std,
+        healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
+        final_loss: state.last_loss,
+        train_seconds: state.train_seconds,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+    }
+}
+
 /// `selfsup train`: trains (or resumes), evaluates, writes the run directory.
 fn train_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
     let wall = Instant::now();
@@ -190,29 +225,7 @@ fn train_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, out: &Pat
     if !quiet {
         println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
     }
-    let trained = eval_report(&model, &dev, &splits, cfg);
-    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
-    let baseline = eval_report(&baseline_model, &dev, &splits, cfg);
-    let summary = Summary {
-        method: cfg.method.clone(),
-        encoder: cfg.encoder.clone(),
-        dataset: cfg.dataset.clone(),
-        epochs: state.epoch,
-        train_images: splits.train.len(),
-        test_images: splits.test.len(),
-        knn_k: cfg.knn_k,
-        knn_t: cfg.knn_t,
-        knn_top1: trained.knn_top1,
-        linear_top1: trained.linear_top1,
-        baseline_knn_top1: baseline.knn_top1,
-        baseline_linear_top1: baseline.linear_top1,
-        collapse_std: trained.collapse_std,
-        baseline_collapse_std: baseline.collapse_std,
-        healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
-        final_loss: state.last_loss,
-        train_seconds: state.train_seconds,
-        wall_seconds: wall.elapsed().as_secs_f64(),
-    };
+    let summary = summarize(&model, &dev, &splits, cfg, &state, wall);
     write_json_atomic(&run.summary(), &summary)?;
     Ok(summary)
 }
@@ -224,29 +237,10 @@ fn eval_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint
     let splits = load_dataset(cfg)?;
     let (dev, mut model) = build::<M>(cfg, cfg.seed);
     load_model(&mut model, checkpoint)?;
-    let trained = eval_report(&model, &dev, &splits, cfg);
-    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
-    let baseline = eval_report(&baseline_model, &dev, &splits, cfg);
-    Ok(Summary {
-        method: cfg.method.clone(),
-        encoder: cfg.encoder.clone(),
-        dataset: cfg.dataset.clone(),
-        epochs: cfg.epochs,
-        train_images: splits.train.len(),
-        test_images: splits.test.len(),
-        knn_k: cfg.knn_k,
-        knn_t: cfg.knn_t,
-        knn_top1: trained.knn_top1,
-        linear_top1: trained.linear_top1,
-        baseline_knn_top1: baseline.knn_top1,
-        baseline_linear_top1: baseline.linear_top1,
-        collapse_std: trained.collapse_std,
-        baseline_collapse_std: baseline.collapse_std,
-        healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
-        final_loss: None,
-        train_seconds: 0.0,
-        wall_seconds: wall.elapsed().as_secs_f64(),
-    })
+    // The training state beside the checkpoint says how far it was trained, if present.
+    let state: TrainState = read_json(&checkpoint.with_file_name("state.json"))
+        .unwrap_or(TrainState { epoch: cfg.epochs, ..TrainState::default() });
+    Ok(summarize(&model, &dev, &splits, cfg, &state, wall))
 }
 
 /// Picks the concrete method × encoder type for a config and calls `$f::<Type>($args)`.

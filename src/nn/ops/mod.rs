@@ -74,23 +74,31 @@ impl Backend for Cpu {
     }
 }
 
+/// Implements [`Backend`] for a device with the dfdx-op references of this module.
 #[cfg(feature = "cuda")]
-impl Backend for Cuda {
-    fn conv2d<T: Tape<f32, Self>>(x: Img<Self, T>, w: Img<Self>, stride: usize, padding: usize) -> Img<Self, T> {
-        conv2d_reference(x, w, stride, padding)
-    }
-    fn max_pool2d<T: Tape<f32, Self>>(x: Img<Self, T>, kernel: usize, stride: usize) -> Img<Self, T> {
-        max_pool2d_reference(x, kernel, stride)
-    }
-    fn global_avg_pool<T: Tape<f32, Self>>(x: Img<Self, T>) -> Mat<Self, T> {
-        global_avg_pool_reference(x)
-    }
-    fn batchnorm2d_train<T: Tape<f32, Self>>(
-        x: Img<Self, T>,
-        gamma: Vector<Self>,
-        beta: Vector<Self>,
-        eps: f32,
-    ) -> (Img<Self, T>, BatchStats<Self>) {
-        batchnorm2d_reference(x, gamma, beta, eps)
-    }
+macro_rules! reference_backend {
+    ($device:ty) => {
+        impl Backend for $device {
+            fn conv2d<T: Tape<f32, Self>>(x: Img<Self, T>, w: Img<Self>, stride: usize, padding: usize) -> Img<Self, T> {
+                conv2d_reference(x, w, stride, padding)
+            }
+            fn max_pool2d<T: Tape<f32, Self>>(x: Img<Self, T>, kernel: usize, stride: usize) -> Img<Self, T> {
+                max_pool2d_reference(x, kernel, stride)
+            }
+            fn global_avg_pool<T: Tape<f32, Self>>(x: Img<Self, T>) -> Mat<Self, T> {
+                global_avg_pool_reference(x)
+            }
+            fn batchnorm2d_train<T: Tape<f32, Self>>(
+                x: Img<Self, T>,
+                gamma: Vector<Self>,
+                beta: Vector<Self>,
+                eps: f32,
+            ) -> (Img<Self, T>, BatchStats<Self>) {
+                batchnorm2d_reference(x, gamma, beta, eps)
+            }
+        }
+    };
 }
+
+#[cfg(feature = "cuda")]
+reference_backend!(Cuda);
