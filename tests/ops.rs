@@ -193,3 +193,26 @@ fn batchnorm_fast_matches_reference_and_finite_differences() {
     let picked: Vec<f32> = coords.iter().map(|&i| f.1[i]).collect();
     assert_close("bn vs finite differences", &picked, &fd, 5e-3);
 }
+
+#[test]
+fn encoders_run_forward_and_backward_on_small_and_odd_inputs() {
+    use dfdx::nn::BuildModule;
+    use selfsup::nn::{Encoder, SmallResNet, TinyConvNet};
+    let dev = Cpu::seed_from_u64(0);
+    let x: Img<Dev> = dev.sample_normal_like(&(3, 3, 20, 12));
+
+    let mut resnet = SmallResNet::<Cpu>::build(&dev);
+    let h = resnet.forward_train(x.leaky_trace());
+    assert_eq!(h.shape(), &(3, 128));
+    let g = h.square().mean().backward();
+    let gw = g.get(&resnet.stem.conv.weight).as_vec();
+    assert!(gw.iter().any(|v| *v != 0.0), "gradient reaches the ResNet stem");
+    assert!(gw.iter().all(|v| v.is_finite()));
+    assert_eq!(resnet.forward_eval(x.clone()).shape(), &(3, 128));
+
+    let mut convnet = TinyConvNet::<Cpu>::build(&dev);
+    let h = convnet.forward_train(x.leaky_trace());
+    assert_eq!(h.shape(), &(3, 128));
+    let g = h.square().mean().backward();
+    assert!(g.get(&convnet.block1.conv.weight).as_vec().iter().any(|v| *v != 0.0), "gradient reaches the first conv");
+}
