@@ -44,6 +44,7 @@ impl<Enc: Encoder<D>, const F: usize, const K: usize, D: Backend> Classifier<Enc
     /// Trains with AdamW + cosine schedule for `epochs` (horizontal flips as the only
     /// augmentation) and returns the test top-1 accuracy.
     pub fn fit(&mut self, dev: &D, splits: &Splits, epochs: usize, batch: usize, lr: f64, seed: u64) -> f32 {
+        crate::nn::ops::tune_allocator();
         let train = &splits.train;
         assert!(train.num_classes() <= K, "Classifier: {} classes but only {K} outputs", train.num_classes());
         let n = train.len();

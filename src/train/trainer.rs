@@ -59,6 +59,7 @@ pub fn fit<M: Method<D>, D: Backend>(
     mut state: TrainState,
     quiet: bool,
 ) -> Result<TrainState> {
+    crate::nn::ops::tune_allocator();
     if data.is_empty() {
         return Err(Error::config(format!("dataset {} has no training images", data.name)));
     }

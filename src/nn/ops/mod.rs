@@ -17,7 +17,7 @@ mod pool;
 
 pub use batchnorm::{batchnorm2d_reference, BatchStats};
 pub use conv2d::{conv2d_reference, ConvGeom};
-pub use cpu::{set_threads, threads};
+pub use cpu::{set_threads, threads, tune_allocator};
 pub use pool::{global_avg_pool_reference, max_pool2d_reference};
 
 use dfdx::prelude::*;
