@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{Method, SimClr};
+use crate::methods::{InstDisc, Method, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,7 +26,7 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["simclr"];
+pub const METHODS: &[&str] = &["instdisc", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet"];
 
@@ -243,14 +243,25 @@ fn eval_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint
     Ok(summarize(&model, &dev, &splits, cfg, &state, wall))
 }
 
+/// Picks the concrete encoder type for a config and calls `$f::<$method<Encoder, ...>>($args)`.
+macro_rules! for_encoder {
+    ($cfg:expr, $method:ident, $f:ident, $($arg:expr),*) => {
+        match $cfg.encoder.as_str() {
+            "convnet" => $f::<$method<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>($($arg),*),
+            "tiny-convnet" => $f::<$method<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
+            "resnet" => $f::<$method<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
+            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported encoder"))),
+        }
+    };
+}
+
 /// Picks the concrete method × encoder type for a config and calls `$f::<Type>($args)`.
 macro_rules! dispatch {
     ($cfg:expr, $f:ident, $($arg:expr),*) => {
-        match ($cfg.method.as_str(), $cfg.encoder.as_str()) {
-            ("simclr", "convnet") => $f::<SimClr<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>($($arg),*),
-            ("simclr", "tiny-convnet") => $f::<SimClr<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
-            ("simclr", "resnet") => $f::<SimClr<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
-            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method/encoder pair"))),
+        match $cfg.method.as_str() {
+            "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
+            "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
+            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
         }
     };
 }

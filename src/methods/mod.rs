@@ -5,8 +5,12 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 
+pub mod infonce;
+pub mod instdisc;
 pub mod simclr;
 
+pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits};
+pub use instdisc::InstDisc;
 pub use simclr::{nt_xent, SimClr};
 
 use crate::augment::{ViewBatch, ViewGenerator};
@@ -22,9 +26,14 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     /// The views this method trains on, for images of side `image_size`.
     fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator;
 
-    /// The loss of one batch. `views[v]` holds view `v` of every image in the batch; the
-    /// method puts them on `dev`, traces them with `grads`, and returns a scalar on the tape.
-    fn loss(&mut self, views: &[ViewBatch], dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>>;
+    /// The loss of one batch. `batch.views[v]` holds view `v` of every image in the batch;
+    /// the method puts them on `dev`, traces them with `grads`, and returns a scalar on the
+    /// tape.
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>>;
+
+    /// Called once before training with the training images, for state sized by or
+    /// computed from the dataset (InstDisc's memory bank).
+    fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {}
 
     /// Called after each optimizer step with the fraction of training done (momentum
     /// encoders, queues, centres...). Nothing by default.
@@ -35,6 +44,16 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
 
     /// The representation used for evaluation: the encoder's output in eval mode.
     fn embed(&self, x: Img<D>) -> Mat<D>;
+}
+
+/// One training batch as a method sees it.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `views[v]`: view `v` of every image of the batch.
+    pub views: Vec<ViewBatch>,
+    /// The dataset index of each image, for methods that keep per-image state (InstDisc's
+    /// memory bank).
+    pub indices: Vec<usize>,
 }
 
 /// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order.

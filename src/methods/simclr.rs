@@ -14,8 +14,8 @@
 //! dominate the denominator). Negatives come from the batch, so SimCLR needs large batches;
 //! MoCo keeps them in a queue instead.
 
-use crate::augment::{Pipeline, ViewBatch, ViewGenerator};
-use crate::methods::{stack_views, Method};
+use crate::augment::{Pipeline, ViewGenerator};
+use crate::methods::{stack_views, Batch, Method};
 use crate::nn::functional::{dot_matrix, fresh_copy, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::{Encoder, Mlp};
@@ -91,9 +91,9 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32))
     }
 
-    fn loss(&mut self, views: &[ViewBatch], dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
         // Both views in one batch: BatchNorm sees all 2N images, as in SimCLR's global BN.
-        let x = stack_views(dev, views).traced(grads);
+        let x = stack_views(dev, &batch.views).traced(grads);
         let h = self.encoder.forward_train(x);
         let z = self.projector.forward_train(h);
         nt_xent(z, self.tau as f32)

@@ -6,11 +6,10 @@
 //! to `metrics.jsonl`; checkpoint atomically after every epoch; stop with a clear error if the
 //! loss is not finite, keeping the last good checkpoint.
 
-use crate::augment::ViewBatch;
 use crate::data::dataset::ImageDataset;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::methods::Method;
+use crate::methods::{Batch, Method};
 use crate::nn::ops::Backend;
 use crate::train::checkpoint::{save_model, write_json_atomic};
 use crate::train::config::TrainConfig;
@@ -70,6 +69,7 @@ pub fn fit<M: Method<D>, D: Backend>(
     let steps_per_epoch = data.len() / batch;
     let total = steps_per_epoch * cfg.epochs;
     let schedule = CosineSchedule::new(cfg.lr, (cfg.warmup_epochs * steps_per_epoch as f64) as usize, total);
+    model.begin(dev, data);
     let mut opt = Optimizer::new(model, cfg.optimizer, cfg.lr, cfg.weight_decay);
     let views = M::views(cfg, data.height);
     let mut metrics = std::fs::OpenOptions::new()
@@ -88,23 +88,25 @@ pub fn fit<M: Method<D>, D: Backend>(
         let mut epoch_loss = 0.0f64;
         let outcome: Result<()> = std::thread::scope(|scope| {
             // Views for batch k+1 are made on another thread while batch k trains.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<ViewBatch>>>(2);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
             let (order, images, views) = (&order, &images, &views);
             scope.spawn(move || {
                 for k in 0..steps_per_epoch {
-                    let batch_images: Vec<Image> = order[k * batch..(k + 1) * batch].iter().map(|&i| images[i].clone()).collect();
+                    let indices = order[k * batch..(k + 1) * batch].to_vec();
+                    let batch_images: Vec<Image> = indices.iter().map(|&i| images[i].clone()).collect();
                     let seed = cfg.seed ^ ((epoch * steps_per_epoch + k) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    if tx.send(views.views_batch(&batch_images, seed)).is_err() {
+                    let made = views.views_batch(&batch_images, seed).map(|views| Batch { views, indices });
+                    if tx.send(made).is_err() {
                         return;
                     }
                 }
             });
             for k in 0..steps_per_epoch {
                 let step_started = Instant::now();
-                let views = rx.recv().expect("view thread alive")?;
+                let inputs = rx.recv().expect("view thread alive")?;
                 let lr = schedule.lr(state.step);
                 opt.set_lr(lr);
-                let loss = model.loss(&views, dev, std::mem::replace(&mut grads, Gradients::leaky()));
+                let loss = model.loss(&inputs, dev, std::mem::replace(&mut grads, Gradients::leaky()));
                 let value = loss.as_vec()[0];
                 if !value.is_finite() {
                     let ckpt = run.checkpoint();

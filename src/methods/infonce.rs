@@ -1,0 +1,43 @@
+//! # InfoNCE — the contrastive loss shared by InstDisc, MoCo and MoCHi
+//!
+//! For a query `q`, its positive key `k⁺` and a set of negative keys `{k⁻}`, all L2-normalised
+//! (van den Oord et al. 2018; Wu et al. 2018; He et al. 2020):
+//!
+//! ```text
+//! L(q, k⁺, {k⁻}) = −log  exp(q·k⁺ / τ) / ( exp(q·k⁺ / τ) + Σ_{k⁻} exp(q·k⁻ / τ) )
+//! ```
+//!
+//! It is a `(1 + K)`-way softmax cross-entropy whose correct class is the positive: the
+//! logits are `[q·k⁺, q·k⁻₁, …, q·k⁻_K] / τ` and the target is index 0. τ sets how peaked the
+//! distribution is: small τ concentrates the loss on the hardest negatives.
+
+use crate::nn::ops::Mat;
+use dfdx::prelude::*;
+
+/// The logits `[q·k⁺ | q·negativesᵀ] / τ`, shape `(N, 1 + K)`, for `q: (N, d)`,
+/// `k_pos: (N, d)` (row `i` is the positive of query `i`) and `negatives: (K, d)` shared by
+/// all queries (a memory bank sample, a queue). Keys carry no gradient.
+pub fn contrastive_logits<D: Device<f32>, T: Tape<f32, D>>(q: Mat<D, T>, k_pos: Mat<D>, negatives: Mat<D>, tau: f32) -> Mat<D, T> {
+    let (n, d) = *q.shape();
+    assert_eq!(k_pos.shape(), &(n, d), "InfoNCE: one positive key per query expected");
+    assert_eq!(negatives.shape().1, d, "InfoNCE: negatives must have the queries' dimension");
+    assert!(tau > 0.0, "InfoNCE: the temperature τ must be positive");
+    let l_pos = (q.with_empty_tape() * k_pos).sum::<(usize,), Axis<1>>().reshape_like(&(n, 1)); // (N, 1)
+    let l_neg = q.matmul(negatives.permute::<_, Axes2<1, 0>>()); // (N, K)
+    (l_pos, l_neg).concat_along(Axis::<1>) / tau
+}
+
+/// Mean InfoNCE loss over the `N` queries (see the module docs). Stable for large logits:
+/// dfdx's `logsumexp` subtracts each row's maximum first.
+pub fn info_nce<D: Device<f32>, T: Tape<f32, D>>(q: Mat<D, T>, k_pos: Mat<D>, negatives: Mat<D>, tau: f32) -> Tensor<Rank0, f32, D, T> {
+    let logits = contrastive_logits(q, k_pos, negatives, tau);
+    info_nce_from_logits(logits)
+}
+
+/// Mean of `logsumexp(row) − row[0]`: the cross-entropy with the positive in column 0.
+pub fn info_nce_from_logits<D: Device<f32>, T: Tape<f32, D>>(logits: Mat<D, T>) -> Tensor<Rank0, f32, D, T> {
+    let n = logits.shape().0;
+    let dev = logits.device().clone();
+    let positive = logits.with_empty_tape().select(dev.tensor_from_vec(vec![0usize; n], (n,)));
+    (logits.logsumexp::<(usize,), Axis<1>>() - positive).mean()
+}

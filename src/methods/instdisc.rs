@@ -1,0 +1,163 @@
+//! # InstDisc — instance discrimination with a memory bank (Wu et al., CVPR 2018)
+//!
+//! Every training image is its own class. The method keeps a **memory bank** `V` with one
+//! L2-normalised feature per image (`n × d`). For a batch, the query of image `i` is
+//! `q = normalize(g(f(x_i)))` for an augmented view `x_i`; its positive key is the bank's row
+//! `k⁺ = V_i`, and its negatives are `K` rows drawn at random from the bank. The loss is
+//! InfoNCE (see [`crate::methods::infonce`]):
+//!
+//! ```text
+//! L = −log  exp(q·V_i / τ) / ( exp(q·V_i / τ) + Σ_{j ∈ sample} exp(q·V_j / τ) )
+//! ```
+//!
+//! After the step, the bank entry moves towards the new feature (the paper's proximal,
+//! momentum update) and is renormalised:
+//!
+//! ```text
+//! V_i ← normalize( m · V_i + (1 − m) · q )        (m = 0.5 in the paper)
+//! ```
+//!
+//! Keys come from the bank, so no gradient flows into them, and the number of negatives no
+//! longer depends on the batch size — the idea MoCo refines with a momentum encoder.
+
+use crate::augment::{Pipeline, ViewGenerator};
+use crate::methods::infonce::info_nce;
+use crate::methods::{stack_views, Batch, Method};
+use crate::nn::functional::l2_normalize;
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Encoder, Mlp};
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_distr::uniform::SampleUniform;
+
+/// The bank update `V_i ← normalize(m·V_i + (1 − m)·q_i)` for each row `i` of `indices`, on a
+/// row-major `n × d` bank held on the host.
+pub fn update_memory_bank(bank: &mut [f32], d: usize, indices: &[usize], q: &[f32], momentum: f32) {
+    assert_eq!(q.len(), indices.len() * d, "update_memory_bank: one feature per index expected");
+    for (row, &i) in indices.iter().enumerate() {
+        let v = &mut bank[i * d..(i + 1) * d];
+        let new = &q[row * d..(row + 1) * d];
+        v.iter_mut().zip(new).for_each(|(a, b)| *a = momentum * *a + (1.0 - momentum) * b);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        v.iter_mut().for_each(|a| *a /= norm);
+    }
+}
+
+/// Default number of negatives drawn from the bank per batch.
+pub const DEFAULT_NEGATIVES: usize = 4096;
+
+/// InstDisc's parts: encoder `f`, head `g`, the memory bank `V` (saved with the weights), and
+/// its hyper-parameters τ, m and K.
+#[derive(Debug, Clone)]
+pub struct InstDisc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub encoder: Enc,
+    pub projector: Mlp<F, H, Z, E, D>,
+    /// `V`: `(n, Z)`, one unit vector per training image, created by [`Method::begin`]. Its
+    /// size depends on the dataset, and dfdx 0.13 saves only fixed-shape tensors, so it is
+    /// not in checkpoints: a resumed run rebuilds it from the restored network.
+    pub bank: Option<Tensor<(usize, usize), E, D>>,
+    pub tau: f64,
+    /// `m` of the bank update.
+    pub bank_momentum: f64,
+    /// `K`, negatives drawn per batch.
+    pub negatives: f64,
+    /// The queries of the last batch and their image indices, for the bank update.
+    pending: Option<(Vec<usize>, Vec<f32>)>,
+    step: u64,
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for InstDisc<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = InstDisc<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
+                Self::module("projector", |s| &s.projector, |s| &mut s.projector),
+                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(0.1)),
+                Self::scalar("bank_momentum", |s| &s.bank_momentum, |s| &mut s.bank_momentum, ScalarOptions::from_default(0.5)),
+                Self::scalar("negatives", |s| &s.negatives, |s| &mut s.negatives, ScalarOptions::from_default(DEFAULT_NEGATIVES as f64)),
+            ),
+            |(encoder, projector, tau, bank_momentum, negatives)| InstDisc {
+                encoder,
+                projector,
+                bank: None,
+                tau,
+                bank_momentum,
+                negatives,
+                pending: None,
+                step: 0,
+            },
+        )
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for InstDisc<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "instdisc";
+
+    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
+        // One augmented view per image: the positive is the bank entry, not a second view.
+        ViewGenerator::from_transforms(vec![std::sync::Arc::new(Pipeline::simclr_with(
+            image_size,
+            cfg.color_strength as f32,
+            cfg.crop_min_scale as f32,
+        ))])
+    }
+
+    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
+        self.tau = cfg.tau;
+    }
+
+    /// Fills the bank with the current network's normalised embedding of every training
+    /// image (un-augmented, BatchNorm in eval mode).
+    ///
+    /// The paper starts from random unit vectors; with a bank momentum of 0.5 and one visit
+    /// per image per epoch, random positives make the first epochs of a short run useless
+    /// (measured here: below the random-init baseline after 4 epochs), so the kit starts from
+    /// the initial network's features instead.
+    fn begin(&mut self, dev: &D, data: &crate::data::dataset::ImageDataset) {
+        let per = data.image_len();
+        let mut bank = Vec::with_capacity(data.len() * Z);
+        for start in (0..data.len()).step_by(500) {
+            let end = (start + 500).min(data.len());
+            let x: Img<D> = dev.tensor_from_vec(data.pixels[start * per..end * per].to_vec(), (end - start, data.channels, data.height, data.width));
+            let z = l2_normalize(self.projector.forward_eval(self.encoder.forward_eval(x)));
+            bank.extend(z.as_vec());
+        }
+        self.bank = Some(dev.tensor_from_vec(bank, (data.len(), Z)));
+    }
+
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        let bank = self.bank.clone().expect("InstDisc: no memory bank (Method::begin was not called)");
+        let n_bank = bank.shape().0;
+        let x = stack_views(dev, &batch.views).traced(grads);
+        let q = l2_normalize(self.projector.forward_train(self.encoder.forward_train(x)));
+        let n = batch.indices.len();
+        let k_pos = bank.clone().gather(dev.tensor_from_vec(batch.indices.clone(), (n,)));
+        self.step += 1;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let k = (self.negatives as usize).min(n_bank.saturating_sub(1)).max(1);
+        let sample: Vec<usize> = (0..k).map(|_| rng.gen_range(0..n_bank)).collect();
+        let negatives = bank.gather(dev.tensor_from_vec(sample, (k,)));
+        self.pending = Some((batch.indices.clone(), q.retaped::<NoneTape>().as_vec()));
+        info_nce(q, k_pos, negatives, self.tau as f32)
+    }
+
+    fn after_step(&mut self, _progress: f32) {
+        if let (Some((indices, q)), Some(bank)) = (self.pending.take(), self.bank.as_mut()) {
+            let mut host = bank.as_vec();
+            update_memory_bank(&mut host, Z, &indices, &q, self.bank_momentum as f32);
+            bank.copy_from(&host);
+        }
+    }
+
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.encoder.forward_eval(x)
+    }
+}
