@@ -13,13 +13,13 @@ const USAGE: &str = "\
 selfsup — self-supervised learning of visual representations, step by step
 
 USAGE:
-    selfsup train [--method simclr] [--encoder convnet|tiny-convnet|resnet]
+    selfsup train [--method simclr|instdisc] [--encoder convnet|tiny-convnet|resnet]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
-    selfsup bench [--out FILE] [--steps N] [--batch-size B]
+    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
     selfsup help
 ";
 
@@ -115,8 +115,9 @@ fn bench(mut args: Args) -> Result<(), Error> {
     let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
     let steps: usize = args.parsed("--steps")?.unwrap_or(5);
     let batch: usize = args.parsed("--batch-size")?.unwrap_or(256);
+    let model: selfsup::bench::BenchModel = args.parsed("--model")?.unwrap_or(selfsup::bench::BenchModel::All);
     args.finish()?;
-    let report = selfsup::bench::run(steps, batch)?;
+    let report = selfsup::bench::run_models(model, steps, batch)?;
     selfsup::train::checkpoint::write_json_atomic(&out, &report)?;
     println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     println!("wrote {}", out.display());
@@ -124,6 +125,7 @@ fn bench(mut args: Args) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
+    selfsup::nn::ops::tune_allocator();
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() {
         eprint!("{USAGE}");
