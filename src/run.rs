@@ -116,7 +116,7 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
     if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
         return Err(Error::config("--lr must be a positive number"));
     }
-    if !(cfg.tau > 0.0) {
+    if cfg.tau.is_nan() || cfg.tau <= 0.0 {
         return Err(Error::config("--tau must be positive"));
     }
     cfg.dataset.parse::<DatasetSpec>().map(|_| ())

@@ -1,6 +1,8 @@
 //! InfoNCE and InstDisc's memory-bank update against `tests/golden/info_nce.py` (NumPy,
 //! float64, written from the formulas).
 
+#![allow(clippy::excessive_precision)] // golden values are pasted verbatim from NumPy
+
 use dfdx::prelude::*;
 use selfsup::methods::infonce::{contrastive_logits, info_nce};
 use selfsup::methods::instdisc::update_memory_bank;

@@ -2,6 +2,8 @@
 //! (NumPy, float64, written from the formula, not from this code), and its gradient against
 //! that script's finite differences.
 
+#![allow(clippy::excessive_precision)] // golden values are pasted verbatim from NumPy
+
 use dfdx::prelude::*;
 use selfsup::methods::nt_xent;
 use selfsup::nn::ops::Mat;

@@ -44,7 +44,7 @@ impl<M: TensorCollection<f32, D>, D: Device<f32>> Optimizer<M, D> {
             OptimizerKind::Sgd => Self::Sgd(Sgd::new(
                 model,
                 SgdConfig {
-                    lr: lr,
+                    lr,
                     momentum: Some(Momentum::Classic(0.9)),
                     weight_decay: Some(WeightDecay::L2(weight_decay)),
                 },
@@ -52,7 +52,7 @@ impl<M: TensorCollection<f32, D>, D: Device<f32>> Optimizer<M, D> {
             OptimizerKind::AdamW => Self::AdamW(Adam::new(
                 model,
                 AdamConfig {
-                    lr: lr,
+                    lr,
                     betas: [0.9, 0.999],
                     eps: 1e-8,
                     weight_decay: Some(WeightDecay::Decoupled(weight_decay)),
