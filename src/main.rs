@@ -13,10 +13,10 @@ const USAGE: &str = "\
 selfsup — self-supervised learning of visual representations, step by step
 
 USAGE:
-    selfsup train [--method simclr|instdisc] [--encoder convnet|tiny-convnet|resnet]
+    selfsup train [--method simclr|moco|instdisc] [--encoder convnet|tiny-convnet|resnet]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
-                  [--warmup-epochs E] [--tau T] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
+                  [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
@@ -85,6 +85,8 @@ fn train(mut args: Args) -> Result<(), Error> {
     set!("--optimizer", optimizer);
     set!("--warmup-epochs", warmup_epochs);
     set!("--tau", tau);
+    set!("--momentum", momentum);
+    set!("--queue-size", queue_size);
     set!("--color-strength", color_strength);
     set!("--crop-min-scale", crop_min_scale);
     set!("--train-images", train_images);

@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{InstDisc, Method, SimClr};
+use crate::methods::{InstDisc, Method, MoCo, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,7 +26,7 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["instdisc", "simclr"];
+pub const METHODS: &[&str] = &["instdisc", "moco", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet"];
 
@@ -106,6 +106,12 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
     }
     if !ENCODERS.contains(&cfg.encoder.as_str()) {
         return Err(Error::config(format!("unknown encoder `{}` (available: {})", cfg.encoder, ENCODERS.join(", "))));
+    }
+    if !(0.0..=1.0).contains(&cfg.momentum) {
+        return Err(Error::config("--momentum must be in [0, 1]"));
+    }
+    if cfg.queue_size == 0 {
+        return Err(Error::config("--queue-size must be at least 1"));
     }
     if cfg.epochs == 0 {
         return Err(Error::config("--epochs must be at least 1"));
@@ -261,6 +267,7 @@ macro_rules! dispatch {
         match $cfg.method.as_str() {
             "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
             "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
+            "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
             _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
         }
     };

@@ -80,3 +80,23 @@ fn memory_bank_update_matches_numpy_reference() {
     assert_eq!(&bank[0..3], &[1.0, 0.0, 0.0], "other rows untouched");
     assert_eq!(&bank[6..9], &[0.0, 0.0, 1.0]);
 }
+
+#[test]
+fn info_nce_gradient_matches_finite_differences() {
+    let dev = Cpu::default();
+    let (q, k, n) = inputs(&dev);
+    let g = info_nce(q.leaky_trace(), k.clone(), n.clone(), 0.2).backward();
+    let gq = g.get(&q).as_vec();
+    let base = q.as_vec();
+    for i in 0..base.len() {
+        let eps = 1e-3f32;
+        let mut p = base.clone();
+        p[i] += eps;
+        let mut m = base.clone();
+        m[i] -= eps;
+        let lp = info_nce(dev.tensor_from_vec(p, (2, 3)), k.clone(), n.clone(), 0.2).as_vec()[0];
+        let lm = info_nce(dev.tensor_from_vec(m, (2, 3)), k.clone(), n.clone(), 0.2).as_vec()[0];
+        let fd = (lp - lm) / (2.0 * eps);
+        assert!((fd - gq[i]).abs() < 2e-3, "dL/dq[{i}]: autodiff {} vs finite differences {fd}", gq[i]);
+    }
+}

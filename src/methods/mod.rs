@@ -7,10 +7,12 @@
 
 pub mod infonce;
 pub mod instdisc;
+pub mod moco;
 pub mod simclr;
 
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits};
 pub use instdisc::InstDisc;
+pub use moco::MoCo;
 pub use simclr::{nt_xent, SimClr};
 
 use crate::augment::{ViewBatch, ViewGenerator};

@@ -4,9 +4,12 @@ pub mod ops;
 pub mod layers;
 
 pub use layers::{BatchNorm2d, Conv2d, ConvBlock};
+pub mod branch;
 pub mod encoders;
+pub mod ema;
 pub mod functional;
 pub mod heads;
 
 pub use encoders::{ConvNet, Encoder, ResNet, SmallConvNet, SmallResNet, TinyConvNet};
+pub use branch::Branch;
 pub use heads::Mlp;

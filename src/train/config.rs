@@ -26,6 +26,10 @@ pub struct TrainConfig {
     pub test_images: usize,
     /// SimCLR's temperature τ.
     pub tau: f64,
+    /// MoCo: momentum `m` of the key encoder.
+    pub momentum: f64,
+    /// MoCo: number of keys `K` in the queue.
+    pub queue_size: usize,
     /// Colour-jitter strength `s` of the SimCLR-style views: jitter `(0.8s, 0.8s, 0.8s, 0.2s)`.
     pub color_strength: f64,
     /// Smallest area fraction of the random resized crop.
@@ -51,6 +55,8 @@ impl Default for TrainConfig {
             train_images: 0,
             test_images: 0,
             tau: crate::methods::simclr::DEFAULT_TAU,
+            momentum: 0.99,
+            queue_size: 4096,
             color_strength: 1.0,
             crop_min_scale: 0.8,
             knn_k: 20,

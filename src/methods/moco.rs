@@ -1,0 +1,189 @@
+//! # MoCo — momentum contrast (He et al., CVPR 2020; MoCo v2: Chen et al., 2020)
+//!
+//! A query encoder embeds one view, `q = normalize(g_q(f_q(x₁)))`; a **key encoder** embeds
+//! the other, `k⁺ = normalize(g_k(f_k(x₂)))`, without gradients. The negatives are the keys of
+//! earlier batches, kept in a FIFO **queue** of size `K` much larger than the batch. The loss
+//! is InfoNCE (see [`crate::methods::infonce`]):
+//!
+//! ```text
+//! L = −log  exp(q·k⁺ / τ) / ( exp(q·k⁺ / τ) + Σ_{k⁻ ∈ queue} exp(q·k⁻ / τ) )
+//! ```
+//!
+//! After each step the key encoder follows the query encoder by **momentum**, and the batch's
+//! keys replace the oldest ones in the queue:
+//!
+//! ```text
+//! θ_k ← m · θ_k + (1 − m) · θ_q          (every tensor, BatchNorm statistics included)
+//! ```
+//!
+//! With `m = 0` the key encoder is a copy of the query encoder that changes every step, and
+//! the queue holds keys from inconsistent encoders; the lecture's table shows training then
+//! fails, and that 0.99–0.999 works best. This is MoCo v2: an MLP head and SimCLR-style
+//! augmentations.
+//!
+//! **BatchNorm leak.** MoCo computes the keys with BatchNorm over the batch; if the key of an
+//! image and its query were normalised with the same batch statistics, the network could
+//! tell the positive from the statistics alone. MoCo shuffles samples across GPUs ("shuffle
+//! BN"). On one device the kit does the equivalent: keys go through the key encoder in two
+//! halves of a random permutation of the batch, so each key is normalised with statistics of
+//! a different subset of images than its query.
+
+use crate::augment::{Pipeline, ViewGenerator};
+use crate::methods::infonce::info_nce;
+use crate::methods::{Batch, Method};
+use crate::nn::ema::momentum_update;
+use crate::nn::functional::l2_normalize;
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Branch, Encoder};
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_distr::uniform::SampleUniform;
+
+/// The FIFO queue of keys: a ring buffer of `capacity` rows of `dim` values. The oldest keys
+/// are overwritten first.
+#[derive(Debug, Clone)]
+pub struct KeyQueue {
+    pub keys: Vec<f32>,
+    pub dim: usize,
+    /// Row where the next key goes.
+    pub ptr: usize,
+}
+
+impl KeyQueue {
+    /// A queue of `capacity` random unit vectors (as MoCo initialises it).
+    pub fn random(capacity: usize, dim: usize, seed: u64) -> Self {
+        assert!(capacity > 0 && dim > 0, "KeyQueue: capacity and dimension must be positive");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut keys: Vec<f32> = (0..capacity * dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        for row in keys.chunks_mut(dim) {
+            let n = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            row.iter_mut().for_each(|v| *v /= n);
+        }
+        Self { keys, dim, ptr: 0 }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.keys.len() / self.dim
+    }
+
+    /// Enqueues a batch of keys (row-major, `n × dim`), dequeuing the oldest `n`.
+    pub fn push(&mut self, batch: &[f32]) {
+        assert_eq!(batch.len() % self.dim, 0, "KeyQueue::push: rows of {} values expected", self.dim);
+        for row in batch.chunks(self.dim) {
+            self.keys[self.ptr * self.dim..(self.ptr + 1) * self.dim].copy_from_slice(row);
+            self.ptr = (self.ptr + 1) % self.capacity();
+        }
+    }
+}
+
+/// MoCo v2: query and key branches, the key queue, and τ, m, K.
+#[derive(Debug, Clone)]
+pub struct MoCo<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub query: Branch<Enc, F, H, Z, E, D>,
+    pub key: Branch<Enc, F, H, Z, E, D>,
+    pub tau: f64,
+    /// `m` of the key encoder's update.
+    pub momentum: f64,
+    /// `K`, the number of keys in the queue.
+    pub queue_size: f64,
+    /// Made by [`Method::begin`]; not saved (a resumed run starts a fresh queue, refilled
+    /// after `K / batch` steps).
+    pub queue: Option<KeyQueue>,
+    pending_keys: Option<Vec<f32>>,
+    step: u64,
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for MoCo<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = MoCo<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("query", |s| &s.query, |s| &mut s.query),
+                Self::module("key", |s| &s.key, |s| &mut s.key),
+                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(0.2)),
+                Self::scalar("momentum", |s| &s.momentum, |s| &mut s.momentum, ScalarOptions::from_default(0.99)),
+                Self::scalar("queue_size", |s| &s.queue_size, |s| &mut s.queue_size, ScalarOptions::from_default(4096.0)),
+            ),
+            |(query, key, tau, momentum, queue_size)| MoCo { query, key, tau, momentum, queue_size, queue: None, pending_keys: None, step: 0 },
+        )
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> MoCo<Enc, F, H, Z, f32, D> {
+    /// `k⁺ = normalize(g_k(f_k(x)))` without gradients, BatchNorm over two shuffled halves.
+    fn keys(&mut self, dev: &D, x: &[f32], shape: (usize, usize, usize, usize)) -> Vec<f32> {
+        let (n, c, h, w) = shape;
+        let per = c * h * w;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x9E37_79B9)));
+        let mut out = vec![0.0f32; n * Z];
+        let half = n.div_ceil(2);
+        for part in order.chunks(half) {
+            let mut pixels = Vec::with_capacity(part.len() * per);
+            part.iter().for_each(|&i| pixels.extend_from_slice(&x[i * per..(i + 1) * per]));
+            let xs: Img<D> = dev.tensor_from_vec(pixels, (part.len(), c, h, w));
+            let k = l2_normalize(self.key.forward_train(xs)).as_vec();
+            for (row, &i) in part.iter().enumerate() {
+                out[i * Z..(i + 1) * Z].copy_from_slice(&k[row * Z..(row + 1) * Z]);
+            }
+        }
+        out
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for MoCo<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "moco";
+
+    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32))
+    }
+
+    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
+        self.tau = cfg.tau;
+        self.momentum = cfg.momentum;
+        self.queue_size = cfg.queue_size as f64;
+    }
+
+    /// The key encoder starts as a copy of the query encoder; the queue as random keys.
+    fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {
+        if self.step == 0 {
+            self.key = self.query.clone();
+        }
+        if self.queue.as_ref().map(|q| q.capacity()) != Some(self.queue_size as usize) {
+            self.queue = Some(KeyQueue::random(self.queue_size as usize, Z, 0));
+        }
+    }
+
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        assert_eq!(batch.views.len(), 2, "MoCo needs two views");
+        self.step += 1;
+        let [n, c, h, w] = batch.views[0].shape();
+        let x1: Img<D> = dev.tensor_from_vec(batch.views[0].data.clone(), (n, c, h, w));
+        let q = l2_normalize(self.query.forward_train(x1.traced(grads)));
+        let k = self.keys(dev, &batch.views[1].data, (n, c, h, w));
+        let queue = self.queue.as_ref().expect("MoCo: no queue (Method::begin was not called)");
+        let negatives = dev.tensor_from_vec(queue.keys.clone(), (queue.capacity(), Z));
+        let k_pos = dev.tensor_from_vec(k.clone(), (n, Z));
+        self.pending_keys = Some(k);
+        info_nce(q, k_pos, negatives, self.tau as f32)
+    }
+
+    fn after_step(&mut self, _progress: f32) {
+        momentum_update(&mut self.key, &self.query, self.momentum);
+        if let (Some(k), Some(queue)) = (self.pending_keys.take(), self.queue.as_mut()) {
+            queue.push(&k);
+        }
+    }
+
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.query.encoder.forward_eval(x)
+    }
+}
