@@ -192,3 +192,30 @@ fn cli_train_then_eval_writes_the_run_directory() {
     let printed = String::from_utf8_lossy(&o.stdout);
     assert!(printed.contains(&format!("kNN top-1 {:.1}%", 100.0 * knn)), "eval reproduces the run's kNN: {printed}");
 }
+
+#[test]
+fn cli_resume_continues_a_run_and_refuses_a_different_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let common = ["--encoder", "tiny-convnet", "--batch-size", "32", "--train-images", "64", "--test-images", "20", "--quiet"];
+    let mut first = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
+    first.extend(common);
+    let o = selfsup(&first);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut again = vec!["train", "--epochs", "2", "--resume", "--out", out.to_str().unwrap()];
+    again.extend(common);
+    let o = selfsup(&again);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["epoch"], 2);
+    assert_eq!(state["step"], 4, "two steps per epoch, the first epoch not repeated");
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count();
+    assert_eq!(lines, 4);
+    // resuming as another method is refused with exit code 2, naming config.json
+    let mut wrong = vec!["train", "--method", "moco", "--epochs", "3", "--resume", "--out", out.to_str().unwrap()];
+    wrong.extend(common);
+    let o = selfsup(&wrong);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config.json") && stderr.contains("cannot resume"), "{stderr}");
+}
