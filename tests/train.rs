@@ -21,9 +21,9 @@ fn tiny_data() -> selfsup::data::dataset::ImageDataset {
 }
 
 fn params(m: &Model) -> Vec<f32> {
-    let mut v = m.encoder.block1.conv.weight.as_vec();
-    v.extend(m.projector.fc2.weight.as_vec());
-    v.extend(m.encoder.block4.bn.running_mean.as_vec());
+    let mut v = m.branch.encoder.block1.conv.weight.as_vec();
+    v.extend(m.branch.projector.fc2.weight.as_vec());
+    v.extend(m.branch.encoder.block4.bn.running_mean.as_vec());
     v
 }
 
@@ -44,7 +44,7 @@ fn checkpoint_round_trip_restores_every_tensor() {
     let dev = Cpu::seed_from_u64(1);
     let mut a = Model::build(&dev);
     // make running stats non-default so they are checked too
-    a.encoder.block4.bn.running_mean = dev.sample_normal();
+    a.branch.encoder.block4.bn.running_mean = dev.sample_normal();
     let path = dir.path().join("m.safetensors");
     save_model(&a, &path).unwrap();
     assert!(!dir.path().join("m.safetensors.tmp").exists(), "the temporary file is renamed away");
@@ -75,13 +75,13 @@ fn training_changes_the_encoder_and_resume_continues_where_it_stopped() {
     let cfg = tiny_config();
     let dev = Cpu::seed_from_u64(0);
     let mut model = Model::build(&dev);
-    let before = model.encoder.block1.conv.weight.as_vec();
+    let before = model.branch.encoder.block1.conv.weight.as_vec();
 
     // Train one epoch, then "crash".
     let one = TrainConfig { epochs: 1, ..cfg.clone() };
     let state = fit(&mut model, &dev, &data, &one, &run, TrainState::default(), true).unwrap();
     assert_eq!((state.epoch, state.step), (1, 2));
-    assert_ne!(before, model.encoder.block1.conv.weight.as_vec(), "the first conv layer was trained");
+    assert_ne!(before, model.branch.encoder.block1.conv.weight.as_vec(), "the first conv layer was trained");
     assert!(run.checkpoint().exists() && run.state().exists());
     let lines = std::fs::read_to_string(run.metrics()).unwrap().lines().count();
     assert_eq!(lines, 2, "one metrics line per step");
@@ -109,7 +109,7 @@ fn a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint() {
     let good = std::fs::read(run.checkpoint()).unwrap();
     // Poison the projection head's weights: the next loss is NaN. (Poisoning an early conv
     // layer is not enough: ReLU, like f32::max, maps NaN to 0.)
-    model.projector.fc2.weight = dev.ones() * f32::NAN;
+    model.branch.projector.fc2.weight = dev.ones() * f32::NAN;
     let cfg = TrainConfig { epochs: 2, ..tiny_config() };
     let state = TrainState { epoch: 1, step: 2, ..TrainState::default() };
     let err = fit(&mut model, &dev, &data, &cfg, &run, state, true).unwrap_err();

@@ -25,7 +25,7 @@ use crate::methods::infonce::info_nce;
 use crate::methods::{stack_views, Batch, Method};
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
-use crate::nn::{Encoder, Mlp};
+use crate::nn::{Branch, Encoder};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -51,8 +51,8 @@ pub const DEFAULT_NEGATIVES: usize = 4096;
 /// its hyper-parameters τ, m and K.
 #[derive(Debug, Clone)]
 pub struct InstDisc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
-    pub encoder: Enc,
-    pub projector: Mlp<F, H, Z, E, D>,
+    /// `z = g(f(x))`: encoder `f` and projection head `g`.
+    pub branch: Branch<Enc, F, H, Z, E, D>,
     /// `V`: `(n, Z)`, one unit vector per training image, created by [`Method::begin`]. Its
     /// size depends on the dataset, and dfdx 0.13 saves only fixed-shape tensors, so it is
     /// not in checkpoints: a resumed run rebuilds it from the restored network.
@@ -78,15 +78,13 @@ where
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
-                Self::module("projector", |s| &s.projector, |s| &mut s.projector),
+                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
                 Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(0.1)),
                 Self::scalar("bank_momentum", |s| &s.bank_momentum, |s| &mut s.bank_momentum, ScalarOptions::from_default(0.5)),
                 Self::scalar("negatives", |s| &s.negatives, |s| &mut s.negatives, ScalarOptions::from_default(DEFAULT_NEGATIVES as f64)),
             ),
-            |(encoder, projector, tau, bank_momentum, negatives)| InstDisc {
-                encoder,
-                projector,
+            |(branch, tau, bank_momentum, negatives)| InstDisc {
+                branch,
                 bank: None,
                 tau,
                 bank_momentum,
@@ -127,7 +125,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         for start in (0..data.len()).step_by(500) {
             let end = (start + 500).min(data.len());
             let x: Img<D> = dev.tensor_from_vec(data.pixels[start * per..end * per].to_vec(), (end - start, data.channels, data.height, data.width));
-            let z = l2_normalize(self.projector.forward_eval(self.encoder.forward_eval(x)));
+            let z = l2_normalize(self.branch.forward_eval(x));
             bank.extend(z.as_vec());
         }
         self.bank = Some(dev.tensor_from_vec(bank, (data.len(), Z)));
@@ -137,7 +135,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let bank = self.bank.clone().expect("InstDisc: no memory bank (Method::begin was not called)");
         let n_bank = bank.shape().0;
         let x = stack_views(dev, &batch.views).traced(grads);
-        let q = l2_normalize(self.projector.forward_train(self.encoder.forward_train(x)));
+        let q = l2_normalize(self.branch.forward_train(x));
         let n = batch.indices.len();
         let k_pos = bank.clone().gather(dev.tensor_from_vec(batch.indices.clone(), (n,)));
         self.step += 1;
@@ -158,6 +156,6 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     }
 
     fn embed(&self, x: Img<D>) -> Mat<D> {
-        self.encoder.forward_eval(x)
+        self.branch.encoder.forward_eval(x)
     }
 }

@@ -18,7 +18,7 @@ use crate::augment::{Pipeline, ViewGenerator};
 use crate::methods::{stack_views, Batch, Method};
 use crate::nn::functional::{dot_matrix, fresh_copy, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
-use crate::nn::{Encoder, Mlp};
+use crate::nn::{Branch, Encoder};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
@@ -54,8 +54,8 @@ pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tenso
 /// (thrown away), plus the temperature τ (saved with the weights).
 #[derive(Debug, Clone)]
 pub struct SimClr<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
-    pub encoder: Enc,
-    pub projector: Mlp<F, H, Z, E, D>,
+    /// `z = g(f(x))`: encoder `f` and projection head `g`.
+    pub branch: Branch<Enc, F, H, Z, E, D>,
     /// τ of NT-Xent. The paper uses 0.5 for CIFAR-10 at batch 512; smaller values sharpen the
     /// softmax and weigh hard negatives more.
     pub tau: f64,
@@ -75,11 +75,10 @@ where
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
-                Self::module("projector", |s| &s.projector, |s| &mut s.projector),
+                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
                 Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(DEFAULT_TAU)),
             ),
-            |(encoder, projector, tau)| SimClr { encoder, projector, tau },
+            |(branch, tau)| SimClr { branch, tau },
         )
     }
 }
@@ -94,9 +93,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
         // Both views in one batch: BatchNorm sees all 2N images, as in SimCLR's global BN.
         let x = stack_views(dev, &batch.views).traced(grads);
-        let h = self.encoder.forward_train(x);
-        let z = self.projector.forward_train(h);
-        nt_xent(z, self.tau as f32)
+        nt_xent(self.branch.forward_train(x), self.tau as f32)
     }
 
     fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
@@ -104,6 +101,6 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     }
 
     fn embed(&self, x: Img<D>) -> Mat<D> {
-        self.encoder.forward_eval(x)
+        self.branch.encoder.forward_eval(x)
     }
 }
