@@ -125,6 +125,24 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
     if cfg.tau.is_nan() || cfg.tau <= 0.0 {
         return Err(Error::config("--tau must be positive"));
     }
+    if !(cfg.weight_decay >= 0.0 && cfg.weight_decay.is_finite()) {
+        return Err(Error::config("--weight-decay must be zero or positive"));
+    }
+    if !(cfg.warmup_epochs >= 0.0 && cfg.warmup_epochs.is_finite()) {
+        return Err(Error::config("--warmup-epochs must be zero or positive"));
+    }
+    if !(cfg.color_strength >= 0.0 && cfg.color_strength.is_finite()) {
+        return Err(Error::config("--color-strength must be zero or positive"));
+    }
+    if !(cfg.crop_min_scale > 0.0 && cfg.crop_min_scale <= 1.0) {
+        return Err(Error::config("--crop-min-scale must be in (0, 1]"));
+    }
+    if cfg.knn_k == 0 {
+        return Err(Error::config("--knn-k must be at least 1"));
+    }
+    if !(cfg.knn_t > 0.0 && cfg.knn_t.is_finite()) {
+        return Err(Error::config("--knn-t must be positive"));
+    }
     cfg.dataset.parse::<DatasetSpec>().map(|_| ())
 }
 
