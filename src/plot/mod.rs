@@ -237,20 +237,6 @@ impl Figure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn png_round_trip_keeps_pixels() {
-        let fig = Figure::from_rgb(2, 1, vec![255, 0, 0, 0, 0, 255]).unwrap();
-        let img = image::load_from_memory(&fig.png_bytes()).unwrap().to_rgb8();
-        assert_eq!(img.dimensions(), (2, 1));
-        assert_eq!(img.into_raw(), fig.rgb);
-        assert!(Figure::from_rgb(2, 2, vec![0; 3]).is_err());
-    }
-}
-
 /// A chart builder on `root` with the chart's title (if any), margins and label areas set.
 pub(crate) fn chart_builder<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, Shift>, chart: &Chart) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
     let mut builder = ChartBuilder::on(root);
@@ -273,4 +259,18 @@ where
         .label_font(label_font())
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trip_keeps_pixels() {
+        let fig = Figure::from_rgb(2, 1, vec![255, 0, 0, 0, 0, 255]).unwrap();
+        let img = image::load_from_memory(&fig.png_bytes()).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (2, 1));
+        assert_eq!(img.into_raw(), fig.rgb);
+        assert!(Figure::from_rgb(2, 2, vec![0; 3]).is_err());
+    }
 }

@@ -36,7 +36,7 @@ pub fn table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>], footer: &str, ch
         let column_px = (width as i32 - 2 * margin) / header.len() as i32;
         let top = title_px as i32;
         root.draw(&Rectangle::new([(margin, top), (width as i32 - margin, top + ROW_PX as i32)], RGBColor(225, 228, 235).filled()))?;
-        let header_font: TextStyle = (FONT, 18).into_font().color(&RGBColor(20, 30, 60)).into();
+        let header_font = (FONT, 18).into_font().color(&RGBColor(20, 30, 60));
         let cell_font: TextStyle = (FONT, 18).into_font().into();
         let lines = std::iter::once((header.iter().map(|h| h.as_ref()).collect::<Vec<_>>(), &header_font))
             .chain(rows.iter().map(|r| (r.iter().map(String::as_str).collect(), &cell_font)));
