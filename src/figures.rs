@@ -273,7 +273,7 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
     let metrics = checkpoint.with_file_name("metrics.jsonl");
     if metrics.exists() {
         let losses = read_losses(&metrics)?;
-        let chart = Chart::new(format!("{what}: NT-Xent loss")).axes("optimizer step", "loss").size(WIDE.0, WIDE.1);
+        let chart = Chart::new(format!("{what}: NT-Xent loss")).axes("optimizer step", "loss").size(800, 450);
         report.save(&line_chart(&[Series::from_values("", &losses)], &chart)?, &cfg.out, "simclr-loss.png")?;
     } else {
         report.skipped.push(format!("{}: not found, so simclr-loss.png was not made", metrics.display()));
