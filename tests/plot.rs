@@ -2,7 +2,7 @@
 //! follow values, classes get their colours), that bad input is refused with a clear error,
 //! and the slide figures computed from the library.
 
-use selfsup::figures::{infonce_temperature_curves, Experiment, ILLUSTRATION_TAUS};
+use selfsup::figures::{infonce_temperature_curves, mean_similarity_within_between, Experiment, ILLUSTRATION_TAUS};
 use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
 use selfsup::Error;
 
@@ -198,4 +198,12 @@ fn experiment_json_is_drawn_and_bad_files_are_named() {
     assert!(err.contains("moco-momentum.json") && err.contains("knn_top1 = 25"), "{err}");
     std::fs::write(&path, "{ not json").unwrap();
     assert!(Experiment::load(&path).unwrap_err().to_string().contains("moco-momentum.json"));
+}
+
+#[test]
+fn within_and_between_class_similarities_skip_the_diagonal() {
+    // Classes [0, 0, 1]: the same-class pair (0, 1) has 0.8, the cross-class pairs 0.1 and 0.3.
+    let sims = [1.0, 0.8, 0.1, 0.8, 1.0, 0.3, 0.1, 0.3, 1.0];
+    let (within, between) = mean_similarity_within_between(&sims, &[0, 0, 1]);
+    assert!((within - 0.8).abs() < 1e-6 && (between - 0.2).abs() < 1e-6, "{within} {between}");
 }
