@@ -416,6 +416,6 @@ impl Experiment {
             })
             .collect();
         rows.push(vec!["random init".into(), format!("{:.1}%", 100.0 * self.baseline_knn_top1), "".into(), "".into(), "".into()]);
-        table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(WIDE.0, WIDE.1))
+        table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(720, 200))
     }
 }

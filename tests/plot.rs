@@ -149,6 +149,9 @@ fn table_grows_with_its_rows_and_refuses_ragged_rows() {
     let three = table(&["x", "y"], &vec![vec!["1".into(), "2".into()]; 3], "a verdict", &chart).unwrap();
     assert_eq!(one.width, 600);
     assert!(three.height > one.height);
+    // A long footer wraps onto more lines instead of running off the picture.
+    let long = table(&["x", "y"], &vec![vec!["1".into(), "2".into()]; 3], &"word ".repeat(100), &chart).unwrap();
+    assert!(long.height > three.height + 40, "{} vs {}", long.height, three.height);
     assert!(non_white_fraction(&three) > 0.01, "the table should contain text");
     assert_config_error(table(&["x", "y"], &[vec!["only one".into()]], "", &chart), "row 0 has 1 cells for 2 columns");
 }
