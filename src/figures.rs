@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use dfdx::nn::BuildModule;
 use dfdx::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::augment::{render_augmentation_grid, Pipeline};
 use crate::data::dataset::ImageDataset;
@@ -349,7 +349,7 @@ fn read_losses(path: &Path) -> Result<Vec<f64>> {
 
 /// An experiment's results: `results/experiments/<name>.json`, one row per setting of the
 /// swept parameter, accuracies as fractions in `[0, 1]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Experiment {
     pub experiment: String,
     pub parameter: String,
@@ -361,7 +361,7 @@ pub struct Experiment {
 }
 
 /// One setting of an [`Experiment`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExperimentRow {
     pub value: f64,
     pub label: String,
