@@ -19,7 +19,7 @@ USAGE:
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
-    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
+    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup help
 ";
 
@@ -116,7 +116,7 @@ fn eval(mut args: Args) -> Result<(), Error> {
 fn bench(mut args: Args) -> Result<(), Error> {
     let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
     let steps: usize = args.parsed("--steps")?.unwrap_or(5);
-    let batch: usize = args.parsed("--batch-size")?.unwrap_or(256);
+    let batch: Option<usize> = args.parsed("--batch-size")?;
     let model: selfsup::bench::BenchModel = args.parsed("--model")?.unwrap_or(selfsup::bench::BenchModel::All);
     args.finish()?;
     let report = selfsup::bench::run_models(model, steps, batch)?;

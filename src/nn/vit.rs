@@ -191,6 +191,16 @@ impl<D: Backend> Vit<f32, D> {
         norm(&self.norm, cls)
     }
 
+    /// Multiply-add FLOPs (×2) of one forward pass over `images` images: the patch embedding,
+    /// and per block the Q/K/V, output and MLP projections and the two attention products.
+    pub fn forward_flops(images: usize) -> f64 {
+        let (n, d) = (TOKENS as f64, WIDTH as f64);
+        let embed = 2.0 * PATCHES as f64 * PATCH_LEN as f64 * d;
+        let projections = 2.0 * n * d * (3.0 * d + d + 2.0 * MLP as f64);
+        let attention = 2.0 * 2.0 * n * n * d; // Q·Kᵀ and P·V over all heads
+        images as f64 * (embed + 4.0 * (projections + attention))
+    }
+
     /// Attention maps of the last block's heads, `(B, 4, 65, 65)`: row `i` of map `[b, h]` is
     /// how token `i` of image `b` spreads its attention over the 65 tokens (token 0 is the class
     /// token, token `1 + 8·r + c` the patch in row `r`, column `c`). Costs one forward pass.
