@@ -172,10 +172,15 @@ fn attention_with_one_key_copies_its_value_and_maps_are_distributions() {
 
 #[test]
 fn gelu_fast_matches_reference_and_finite_differences() {
-    // Wide inputs: the tails (|x| up to ~12) and the kink near 0.
+    // Wide inputs: the tails (|x| up to ~12) and the kink near 0. The second size spans
+    // several parallel chunks of the fast kernel, the last one partial.
+    for (i, shape) in [(9, 37), (301, 499)].into_iter().enumerate() {
+        let x = normal(80 + i as u64, shape) * 4.0;
+        let case = Case { x: &x, params: vec![], weight: None };
+        case.fast_matches_reference(&format!("gelu {shape:?}"), |x| Cpu::gelu(x), |x| ops::gelu_reference(x), 1e-5);
+    }
     let x = normal(80, (9, 37)) * 4.0;
     let case = Case { x: &x, params: vec![], weight: None };
-    case.fast_matches_reference("gelu", |x| Cpu::gelu(x), |x| ops::gelu_reference(x), 1e-5);
     let (y, g) = case.eval(|x| Cpu::gelu(x));
     check_finite_differences("gelu dL/dx", &x, &g[0], |x| Cpu::gelu(x));
     // GELU(0) = 0, GELU(x) → x for large x, → 0 for very negative x

@@ -11,24 +11,34 @@
 //! factor 1/√2), so it could not serve as the reference. dfdx's `fast_gelu` calls the scalar
 //! `tanh` per element; the fast kernel uses the vectorised `exp` of [`super::vmath`].
 
-use super::cpu::{self, GradPtr};
+use super::cpu::{self, Disjoint, GradPtr};
 use super::vmath;
 use super::Mat;
 use dfdx::prelude::*;
+
+/// Elements per parallel task.
+const CHUNK: usize = 1 << 16;
 
 /// Reference GELU: dfdx's `fast_gelu` (the same tanh form).
 pub fn gelu_reference<D: Device<f32>, T: Tape<f32, D>>(x: Mat<D, T>) -> Mat<D, T> {
     x.fast_gelu()
 }
 
-/// Fast CPU GELU: one vectorised pass forward, one backward.
+/// Fast CPU GELU: one vectorised pass forward, one backward, in chunks across threads.
 pub(super) fn gelu_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>) -> Mat<Cpu, T> {
     let shape = *x.shape();
     let (x, mut tape) = x.contiguous().split_tape();
     let dev = x.device().clone();
     let xs = cpu::data(&x);
     let mut y = vec![0.0f32; xs.len()];
-    vmath::gelu_forward(xs, &mut y);
+    {
+        let yd = Disjoint::new(&mut y);
+        cpu::parallel_for(xs.len().div_ceil(CHUNK), |i| {
+            let r = i * CHUNK..xs.len().min((i + 1) * CHUNK);
+            // SAFETY: task `i` owns its chunk of `y`.
+            vmath::gelu_forward(&xs[r.clone()], unsafe { yd.chunk_at(r.start, r.len()) });
+        });
+    }
     let y = cpu::tensor(&dev, y, shape);
     if T::OWNS_TAPE {
         let y_id = y.clone();
@@ -37,7 +47,12 @@ pub(super) fn gelu_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>) -> Mat<Cpu, T> {
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: two distinct tensors, two distinct gradient buffers.
             let (gy, gx) = unsafe { (gy.slice(), gx.slice_mut()) };
-            vmath::gelu_backward(cpu::data(&x), gy, gx);
+            let (xs, gxd) = (cpu::data(&x), Disjoint::new(gx));
+            cpu::parallel_for(xs.len().div_ceil(CHUNK), |i| {
+                let r = i * CHUNK..xs.len().min((i + 1) * CHUNK);
+                // SAFETY: task `i` owns its chunk of ∂L/∂x.
+                vmath::gelu_backward(&xs[r.clone()], &gy[r.clone()], unsafe { gxd.chunk_at(r.start, r.len()) });
+            });
             Ok(())
         });
     }

@@ -32,9 +32,10 @@ pub(super) fn linear_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>, w: Mat<Cpu>, b: Vect
     let (x, mut tape) = x.contiguous().split_tape();
     let (w, b) = (w.contiguous(), b.contiguous());
     let dev = x.device().clone();
-    let mut y = vec![0.0f32; n * o];
+    // every row starts as the bias (written once, no zero-fill first)
     let bias = cpu::data(&b);
-    y.chunks_exact_mut(o.max(1)).for_each(|row| row.copy_from_slice(bias));
+    let mut y = Vec::with_capacity(n * o);
+    (0..n).for_each(|_| y.extend_from_slice(bias));
     // y (N×O) += x (N×I) · Wᵀ (I×O)
     cpu::matmul(n, o, i, &mut y, (o, 1), true, cpu::data(&x), (i, 1), cpu::data(&w), (1, i));
     let y = cpu::tensor(&dev, y, (n, o));
