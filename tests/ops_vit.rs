@@ -177,12 +177,12 @@ fn gelu_fast_matches_reference_and_finite_differences() {
     for (i, shape) in [(9, 37), (301, 499)].into_iter().enumerate() {
         let x = normal(80 + i as u64, shape) * 4.0;
         let case = Case { x: &x, params: vec![], weight: None };
-        case.fast_matches_reference(&format!("gelu {shape:?}"), |x| Cpu::gelu(x), |x| ops::gelu_reference(x), 1e-5);
+        case.fast_matches_reference(&format!("gelu {shape:?}"), Cpu::gelu, ops::gelu_reference, 1e-5);
     }
     let x = normal(80, (9, 37)) * 4.0;
     let case = Case { x: &x, params: vec![], weight: None };
-    let (y, g) = case.eval(|x| Cpu::gelu(x));
-    check_finite_differences("gelu dL/dx", &x, &g[0], |x| Cpu::gelu(x));
+    let (y, g) = case.eval(Cpu::gelu);
+    check_finite_differences("gelu dL/dx", &x, &g[0], Cpu::gelu);
     // GELU(0) = 0, GELU(x) → x for large x, → 0 for very negative x
     let dev = Cpu::default();
     let probe: Mat<Dev> = dev.tensor_from_vec(vec![0.0, 10.0, -10.0, 1.0], (1, 4));
