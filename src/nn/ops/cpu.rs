@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Number of threads the CPU kernels give to `gemm` (matrix products).
+/// Number of threads the CPU kernels use: for `gemm` (matrix products) and for the loops they
+/// split by batch element or row block (attention, LayerNorm, GELU).
 ///
 /// Default: `SELFSUP_THREADS` from the environment if set, otherwise the number of cores
 /// (`std::thread::available_parallelism`). On the 2-core machines the course targets, two
