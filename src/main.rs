@@ -13,13 +13,13 @@ const USAGE: &str = "\
 selfsup — self-supervised learning of visual representations, step by step
 
 USAGE:
-    selfsup train [--method simclr|instdisc|moco|mochi] [--encoder convnet|tiny-convnet|resnet]
+    selfsup train [--method simclr|instdisc|moco|mochi] [--encoder convnet|tiny-convnet|resnet|vit]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
-    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
+    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
                   [--epochs N] [--train-images N] [--encoder E] [--seed S] [--out DIR] [--runs DIR] [--quiet]
     selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
@@ -119,7 +119,7 @@ fn eval(mut args: Args) -> Result<(), Error> {
 fn bench(mut args: Args) -> Result<(), Error> {
     let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
     let steps: usize = args.parsed("--steps")?.unwrap_or(5);
-    let batch: usize = args.parsed("--batch-size")?.unwrap_or(256);
+    let batch: Option<usize> = args.parsed("--batch-size")?;
     let model: selfsup::bench::BenchModel = args.parsed("--model")?.unwrap_or(selfsup::bench::BenchModel::All);
     args.finish()?;
     let report = selfsup::bench::run_models(model, steps, batch)?;
