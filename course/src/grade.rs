@@ -21,6 +21,8 @@ pub struct Row {
     pub max_score: u32,
     /// Compile errors or a missing file; empty when the tests ran.
     pub note: String,
+    /// Wall time spent running the tests (compilation excluded), in seconds.
+    pub seconds: f64,
     pub tests: Vec<TestResult>,
 }
 
@@ -40,9 +42,10 @@ fn students(submissions: &Path) -> Result<Vec<(String, PathBuf)>, String> {
 }
 
 /// Grades one exercise of one student; never fails (problems become the exercise's result).
-fn grade_one(root: &Path, ex: &crate::catalog::Exercise, student_dir: &Path, limits: &Limits) -> (Vec<TestResult>, String) {
+fn grade_one(root: &Path, ex: &crate::catalog::Exercise, student_dir: &Path, limits: &Limits) -> (Vec<TestResult>, String, f64) {
+    let mut seconds = 0.0;
     let both = [Suite::Public, Suite::Hidden];
-    let attempt = || -> Result<Result<Vec<TestResult>, String>, String> {
+    let mut attempt = || -> Result<Result<Vec<TestResult>, String>, String> {
         let sandbox = Sandbox::new(root, ex, "grade")?;
         let src = student_dir.join(ex.name).join("src");
         if !src.join("lib.rs").is_file() {
@@ -50,7 +53,12 @@ fn grade_one(root: &Path, ex: &crate::catalog::Exercise, student_dir: &Path, lim
         }
         sandbox.set_src_dir(&src)?;
         match sandbox.build(&both, limits) {
-            Ok(exes) => Ok(Ok(sandbox.run(&exes, limits)?)),
+            Ok(exes) => {
+                let start = std::time::Instant::now();
+                let results = sandbox.run(&exes, limits);
+                seconds = start.elapsed().as_secs_f64();
+                Ok(Ok(results?))
+            }
             Err(e) => Ok(Err(format!("does not compile:\n{}", clip(&e, limits.output)))),
         }
     };
@@ -59,11 +67,12 @@ fn grade_one(root: &Path, ex: &crate::catalog::Exercise, student_dir: &Path, lim
         let table = sandbox.tests(&both).unwrap_or_default();
         table.into_iter().map(|(suite, name, points)| TestResult { suite, name, points, passed: false, message: why.to_string() }).collect()
     };
-    match attempt() {
+    let (tests, note) = match attempt() {
         Ok(Ok(results)) => (results, String::new()),
         Ok(Err(note)) => (all_failed(note.lines().next().unwrap_or("")), note),
         Err(grader_problem) => (all_failed("not graded: the grader hit a problem"), format!("grader problem: {grader_problem}")),
-    }
+    };
+    (tests, note, seconds)
 }
 
 /// Grades every student in `submissions`, writing the reports into `out`.
@@ -71,14 +80,14 @@ pub fn grade(root: &Path, submissions: &Path, out: &Path, limits: &Limits, verbo
     let mut rows = Vec::new();
     for (student, dir) in students(submissions)? {
         for ex in EXERCISES {
-            let (tests, note) = grade_one(root, ex, &dir, limits);
+            let (tests, note, seconds) = grade_one(root, ex, &dir, limits);
             let score = tests.iter().filter(|t| t.passed).map(|t| t.points).sum();
             let max_score = tests.iter().map(|t| t.points).sum();
             if verbose {
                 let why = note.lines().next().map(|l| format!("  ({l})")).unwrap_or_default();
                 println!("{student:>12}  {:<22} {score:>3} / {max_score}{why}", ex.name);
             }
-            rows.push(Row { student: student.clone(), exercise: ex.name.to_string(), score, max_score, note, tests });
+            rows.push(Row { student: student.clone(), exercise: ex.name.to_string(), score, max_score, note, seconds, tests });
         }
         write_reports(out, &rows)?;
     }
@@ -110,7 +119,7 @@ pub fn write_reports(out: &Path, rows: &[Row]) -> Result<(), String> {
                 .iter()
                 .map(|t| json!({"suite": t.suite.name(), "test": t.name, "points": t.points, "passed": t.passed, "message": t.message}))
                 .collect();
-            json!({"student": r.student, "exercise": r.exercise, "score": r.score, "max_score": r.max_score, "note": r.note, "tests": tests})
+            json!({"student": r.student, "exercise": r.exercise, "score": r.score, "max_score": r.max_score, "note": r.note, "test_seconds": r.seconds, "tests": tests})
         })
         .collect();
     let text = serde_json::to_string_pretty(&report).map_err(|e| format!("report.json: {e}"))?;

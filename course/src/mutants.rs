@@ -27,7 +27,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Mutant>, String> {
     // 0: before a header, 1: in find, 2: in replace.
     let mut state = 0;
     let (mut find, mut replace): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-    let mut flush = |mutants: &mut Vec<Mutant>, find: &mut Vec<&str>, replace: &mut Vec<&str>| {
+    let flush = |mutants: &mut Vec<Mutant>, find: &mut Vec<&str>, replace: &mut Vec<&str>| {
         if let Some(m) = mutants.last_mut() {
             m.find = find.join("\n");
             m.replace = replace.join("\n");
