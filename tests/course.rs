@@ -122,6 +122,18 @@ fn release_holds_no_solutions_and_no_hidden_tests() {
         let lib = fs::read_to_string(out.join("exercises").join(ex.name).join("src/lib.rs")).unwrap();
         assert!(lib.contains("todo!("), "{}: the released exercise must be the stub", ex.name);
     }
+    assert!(out.join("exercises/Cargo.lock").is_file(), "the exercises' lock file pins the tested versions");
     let manifest = fs::read_to_string(out.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("members = [\".\"]") && !manifest.contains("path = \"course\""), "{manifest}");
+    // The bundle's manifests load: the library and an exercise (which finds it at ../..).
+    for dir in [out.clone(), out.join("exercises/info_nce")] {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["metadata", "--offline", "--format-version", "1"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo metadata fails in {}", dir.display());
+    }
 }

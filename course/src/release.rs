@@ -39,6 +39,7 @@ pub fn release(root: &Path, out: &Path) -> Result<usize, String> {
     for ex in crate::catalog::EXERCISES {
         let _ = fs::remove_dir_all(out.join("exercises").join(ex.name).join("target"));
     }
-    let _ = fs::remove_file(out.join("exercises/Cargo.lock"));
+    // Students build the exercises with the versions the library was tested with.
+    fs::copy(root.join("Cargo.lock"), out.join("exercises/Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
     Ok(crate::fsutil::list_files(out).len())
 }
