@@ -26,19 +26,21 @@ pub struct Row {
     pub tests: Vec<TestResult>,
 }
 
-/// The student folders of `submissions`, sorted.
-fn students(submissions: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+/// The student folders of `submissions`, sorted (the report folder `out` skipped if inside).
+fn students(submissions: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let entries = fs::read_dir(submissions).map_err(|e| format!("{}: cannot list it: {e}", submissions.display()))?;
-    let mut out: Vec<(String, PathBuf)> = entries
+    let reports = out.canonicalize().ok();
+    let mut found: Vec<(String, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter(|e| e.path().canonicalize().ok() != reports)
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
         .collect();
-    out.sort();
-    if out.is_empty() {
+    found.sort();
+    if found.is_empty() {
         return Err(format!("{}: no student folders in it", submissions.display()));
     }
-    Ok(out)
+    Ok(found)
 }
 
 /// Grades one exercise of one student; never fails (problems become the exercise's result).
@@ -78,7 +80,7 @@ fn grade_one(root: &Path, ex: &crate::catalog::Exercise, student_dir: &Path, lim
 /// Grades every student in `submissions`, writing the reports into `out`.
 pub fn grade(root: &Path, submissions: &Path, out: &Path, limits: &Limits, verbose: bool) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
-    for (student, dir) in students(submissions)? {
+    for (student, dir) in students(submissions, out)? {
         for ex in EXERCISES {
             let (tests, note, seconds) = grade_one(root, ex, &dir, limits);
             let score = tests.iter().filter(|t| t.passed).map(|t| t.points).sum();
