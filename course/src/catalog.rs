@@ -43,6 +43,18 @@ pub const EXERCISES: &[Exercise] = &[
         sources: &["src/augment/crop.rs"],
         prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
     },
+    Exercise {
+        name: "moco_momentum_queue",
+        title: "MoCo's momentum update of the key encoder and its FIFO queue of keys",
+        sources: &["src/nn/ema.rs", "course/spec/moco_momentum_queue/queue.rs"],
+        prelude: "use dfdx::nn::tensor_collection::*;\nuse dfdx::prelude::*;\nuse rand::{Rng, SeedableRng};\n",
+    },
+    Exercise {
+        name: "mochi",
+        title: "MoCHi: selecting the hardest negatives and mixing them",
+        sources: &["course/spec/mochi/reference.rs"],
+        prelude: "",
+    },
 ];
 
 /// The exercise called `name`, or an error listing the known ones.
