@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{InstDisc, Method, MoCo, SimClr};
+use crate::methods::{InstDisc, Method, MoCHi, MoCo, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,7 +26,7 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["instdisc", "moco", "simclr"];
+pub const METHODS: &[&str] = &["instdisc", "moco", "mochi", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet"];
 
@@ -286,6 +286,7 @@ macro_rules! dispatch {
             "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
             "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
             "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
+            "mochi" => for_encoder!($cfg, MoCHi, $f, $($arg),*),
             _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
         }
     };

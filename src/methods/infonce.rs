@@ -39,6 +39,24 @@ pub fn info_nce<D: Device<f32>, T: Tape<f32, D>>(q: Mat<D, T>, k_pos: Mat<D>, ne
     info_nce_from_logits(logits)
 }
 
+/// InfoNCE with per-query extra negatives (MoCHi's synthetic points): `extra: (N, S, d)`
+/// holds `S` more negatives for each query, appended to its logits after the shared ones:
+/// `[q·k⁺ | q·negativesᵀ | q·extra_qᵀ] / τ`, shape `(N, 1 + K + S)`. No gradient flows into
+/// `extra`.
+pub fn info_nce_with_extra<D: Device<f32>, T: Tape<f32, D>>(
+    q: Mat<D, T>,
+    k_pos: Mat<D>,
+    negatives: Mat<D>,
+    extra: Tensor<(usize, usize, usize), f32, D>,
+    tau: f32,
+) -> Tensor<Rank0, f32, D, T> {
+    let (n, s, d) = *extra.shape();
+    assert_eq!((n, d), *q.shape(), "InfoNCE: extra negatives must be (N, S, d) for queries (N, d)");
+    let l_extra = (q.with_empty_tape().broadcast_like::<_, Axis<1>>(&(n, s, d)) * extra).sum::<(usize, usize), Axis<2>>() / tau;
+    let logits = contrastive_logits(q, k_pos, negatives, tau);
+    info_nce_from_logits((logits, l_extra).concat_along(Axis::<1>))
+}
+
 /// Mean of `logsumexp(row) − row[0]`: the cross-entropy with the positive in column 0.
 pub fn info_nce_from_logits<D: Device<f32>, T: Tape<f32, D>>(logits: Mat<D, T>) -> Tensor<Rank0, f32, D, T> {
     // BEGIN SOLUTION

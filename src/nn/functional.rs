@@ -34,3 +34,4 @@ pub fn dot_matrix<D: Device<f32>, T: Tape<f32, D>>(a: Mat<D, T>, b: Mat<D, T>) -
 pub fn fresh_copy<D: Device<f32>, T: Tape<f32, D>>(z: &Mat<D, T>) -> Mat<D, T> {
     z.with_empty_tape() * 1.0f32
 }
+
