@@ -38,6 +38,7 @@ pub fn info_nce<D: Device<f32>, T: Tape<f32, D>>(q: Mat<D, T>, k_pos: Mat<D>, ne
     let logits = contrastive_logits(q, k_pos, negatives, tau);
     info_nce_from_logits(logits)
 }
+// ANCHOR_END: info_nce
 
 /// InfoNCE with per-query extra negatives (MoCHi's synthetic points): `extra: (N, S, d)`
 /// holds `S` more negatives for each query, appended to its logits after the shared ones:
@@ -57,6 +58,7 @@ pub fn info_nce_with_extra<D: Device<f32>, T: Tape<f32, D>>(
     info_nce_from_logits((logits, l_extra).concat_along(Axis::<1>))
 }
 
+// ANCHOR: info_nce
 /// Mean of `logsumexp(row) − row[0]`: the cross-entropy with the positive in column 0.
 pub fn info_nce_from_logits<D: Device<f32>, T: Tape<f32, D>>(logits: Mat<D, T>) -> Tensor<Rank0, f32, D, T> {
     // BEGIN SOLUTION
