@@ -17,4 +17,4 @@ echo "== course validate: solutions pass, stubs score 0 on hidden tests, every m
 cargo run --release -p course -- validate
 
 echo "== tests/course.rs: the grading run over three made-up submissions, and the release"
-cargo test --release --test course
+cargo test --release --test course -- grading release
