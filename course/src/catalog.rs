@@ -93,8 +93,7 @@ pub const EXERCISES: &[Exercise] = &[
         name: "mochi",
         title: "MoCHi: selecting the hardest negatives and mixing them",
         sources: &[plain("src/methods/mochi.rs")],
-        // `dot` is private to the library's module.
-        prelude: "fn dot(a: &[f32], b: &[f32]) -> f32 {\n    a.iter().zip(b).map(|(x, y)| x * y).sum()\n}\n",
+        prelude: "",
     },
 ];
 

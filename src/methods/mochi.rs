@@ -52,11 +52,12 @@ impl Default for Mixing {
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+// ANCHOR: mochi
+/// `a · b`.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-// ANCHOR: mochi
 /// The indices of the `n_hard` rows of `queue` (`K × d`, row-major) most similar to `q`
 /// (largest `q·n`), hardest first. Ties keep the queue's order. `n_hard` larger than the
 /// queue returns every index.
