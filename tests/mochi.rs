@@ -8,14 +8,8 @@ use rand::SeedableRng;
 use selfsup::methods::infonce::{info_nce, info_nce_with_extra};
 use selfsup::methods::mochi::{hardest_negatives, mix, synthesize, Mixing};
 
-fn normalized(rows: &[[f32; 3]]) -> Vec<f32> {
-    rows.iter()
-        .flat_map(|r| {
-            let n = r.iter().map(|v| v * v).sum::<f32>().sqrt();
-            r.iter().map(move |v| v / n)
-        })
-        .collect()
-}
+mod common;
+use common::normalized;
 
 fn q() -> Vec<f32> {
     normalized(&[[1.0, 0.2, 0.0], [0.0, 1.0, 0.5]])
