@@ -20,6 +20,7 @@ pub mod data {
 pub mod augment;
 pub mod methods;
 pub mod nn;
+pub mod notebook;
 pub mod plot;
 pub mod run;
 pub mod supervised;
