@@ -27,3 +27,6 @@ pub mod supervised;
 pub mod train;
 
 pub use error::{Error, Result};
+/// dfdx, re-exported so that a notebook (or any user) names the same version the kit uses:
+/// `use selfsup::dfdx::prelude::*;`.
+pub use dfdx;
