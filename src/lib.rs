@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod eval;
+pub mod figures;
 pub mod image;
 pub mod bench;
 pub mod data {

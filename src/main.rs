@@ -20,6 +20,7 @@ USAGE:
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
+    selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
     selfsup help
 ";
 
@@ -126,6 +127,28 @@ fn bench(mut args: Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// `selfsup figures`: regenerates the slides' figures (see `selfsup::figures`).
+fn figures(mut args: Args) -> Result<(), Error> {
+    let mut cfg = selfsup::figures::FiguresConfig::default();
+    if let Some(out) = args.parsed("--out")? {
+        cfg.out = out;
+    }
+    if let Some(dir) = args.parsed("--experiments")? {
+        cfg.experiments = dir;
+    }
+    cfg.checkpoint = args.parsed("--checkpoint")?;
+    cfg.quiet = args.flag("--quiet");
+    args.finish()?;
+    let report = selfsup::figures::generate(&cfg)?;
+    for path in &report.written {
+        println!("wrote {}", path.display());
+    }
+    for note in &report.skipped {
+        println!("skipped (optional): {note}");
+    }
+    report.check()
+}
+
 fn main() -> ExitCode {
     selfsup::nn::ops::tune_allocator();
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
@@ -139,6 +162,7 @@ fn main() -> ExitCode {
         "train" => train(args),
         "eval" => eval(args),
         "bench" => bench(args),
+        "figures" => figures(args),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -3,12 +3,179 @@
 //! Every chart function returns a [`Figure`], an RGB picture in memory. A figure can be saved
 //! as a PNG (atomically) or encoded to PNG bytes; the notebook layer displays those bytes
 //! inline in Jupyter. Charts are drawn with plotters' bitmap backend and its pure-Rust font
-//! path (`ab_glyph`), so nothing depends on the system's fonts.
+//! path (`ab_glyph`) with an embedded DejaVu Sans (`fonts/`, Bitstream Vera licence), so
+//! nothing depends on the system's fonts.
+//!
+//! The charts, each "data in, `Result<Figure>` out", with bad input (empty, mismatched
+//! lengths, NaN) refused by a [`Error::Config`] that names the chart:
+//!
+//! - [`line_chart`]: curves (losses, sweeps), one [`Series`] per line;
+//! - [`bar_chart`]: grouped bars over named categories (an experiment's rows), with an
+//!   optional reference line (a baseline);
+//! - [`scatter_by_class`]: a 2-D embedding (e.g. [`crate::eval::pca_2d`]) coloured by class;
+//! - [`heatmap`]: a matrix (e.g. cosine similarities) through the [`colormap`];
+//! - [`table`]: rows of text, for numbers a slide quotes.
+//!
+//! [`Chart`] holds what they share: title, axis labels and size in pixels.
 
 use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::image::Image;
+
+pub mod bar;
+pub mod heatmap;
+pub mod line;
+pub mod scatter;
+pub mod table;
+
+pub use bar::{bar_chart, BarGroup};
+pub use heatmap::{colormap, heatmap};
+pub use line::{line_chart, Series};
+pub use scatter::scatter_by_class;
+pub use table::table;
+
+/// The font family every chart uses; it is registered from the embedded DejaVu Sans.
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+
+/// The ten colours used for classes and series, in order (Tableau 10: distinct, colour-blind
+/// friendlier than pure hues). Class `i` gets `PALETTE[i % 10]`.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The colour of class (or series) `i`.
+pub fn class_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Title, axis labels and size shared by every chart. Build it with [`Chart::new`] and the
+/// `axes` / `size` setters; the default is an untitled 800 × 500 chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for Chart {
+    fn default() -> Self {
+        Self { title: String::new(), x_label: String::new(), y_label: String::new(), width: 800, height: 500 }
+    }
+}
+
+impl Chart {
+    /// A default-sized chart with this title.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self { title: title.into(), ..Self::default() }
+    }
+
+    /// Sets the axis labels.
+    pub fn axes(mut self, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
+        self.x_label = x_label.into();
+        self.y_label = y_label.into();
+        self
+    }
+
+    /// Sets the size in pixels.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.width = width;
+        self.height = height;
+        self
+    }
+}
+
+/// Smallest chart side accepted, in pixels: below it the labels cannot fit.
+pub const MIN_CHART_SIDE: u32 = 120;
+
+/// What a chart's drawing code returns: plotters' errors are boxed, then turned into
+/// [`Error::Config`] naming the chart by [`render`].
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Registers the embedded font once per process.
+fn register_embedded_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid TrueType font"));
+    });
+}
+
+/// Draws a chart of `chart.width × chart.height` on a white RGB canvas and returns it as a
+/// [`Figure`]. `what` names the chart in error messages; `draw` gets the whole canvas.
+pub(crate) fn render(what: &str, chart: &Chart, draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> DrawResult) -> Result<Figure> {
+    if chart.width < MIN_CHART_SIDE || chart.height < MIN_CHART_SIDE {
+        return Err(Error::config(format!(
+            "{what}: a chart needs at least {MIN_CHART_SIDE}x{MIN_CHART_SIDE} pixels, got {}x{}",
+            chart.width, chart.height
+        )));
+    }
+    register_embedded_font();
+    let (w, h) = (chart.width, chart.height);
+    let mut rgb = vec![255u8; 3 * w as usize * h as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let drawn = root.fill(&WHITE).map_err(|e| e.into()).and_then(|()| draw(&root)).and_then(|()| root.present().map_err(|e| e.into()));
+        drawn.map_err(|e| Error::config(format!("{what}: drawing failed: {e}")))?;
+    }
+    Figure::from_rgb(w, h, rgb)
+}
+
+/// Errors unless every value is finite; `what` names the chart and `field` the input.
+pub(crate) fn check_finite<'a>(what: &str, field: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
+    match values.into_iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(Error::config(format!("{what}: {field} contains {v}; every value must be finite"))),
+        None => Ok(()),
+    }
+}
+
+/// `[min, max]` of `values` widened by `pad` of its span on each side (or by ±0.5 around a
+/// single value), so that points do not sit on the frame. `values` must be non-empty.
+pub(crate) fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = values.into_iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = hi - lo;
+    if span > 0.0 {
+        (lo - pad * span)..(hi + pad * span)
+    } else {
+        (lo - 0.5)..(hi + 0.5)
+    }
+}
+
+/// An axis tick label: integers without a decimal point, other values with up to 3
+/// significant decimals and no trailing zeros (`2`, `0.25`, `-1.5`).
+pub(crate) fn tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        return format!("{}", v.round() as i64);
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The title font (22 px) and the label font (16 px) of every chart.
+pub(crate) fn title_font() -> TextStyle<'static> {
+    (FONT, 22).into_font().into()
+}
+
+pub(crate) fn label_font() -> TextStyle<'static> {
+    (FONT, 16).into_font().into()
+}
 
 /// An RGB picture of `width × height` pixels (interleaved RGB8, row-major).
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +235,30 @@ impl Figure {
             Error::io(path, e)
         })
     }
+}
+
+/// A chart builder on `root` with the chart's title (if any), margins and label areas set.
+pub(crate) fn chart_builder<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, Shift>, chart: &Chart) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    if !chart.title.is_empty() {
+        builder.caption(&chart.title, title_font());
+    }
+    builder.margin(14).x_label_area_size(if chart.x_label.is_empty() { 30 } else { 50 }).y_label_area_size(if chart.y_label.is_empty() { 50 } else { 70 });
+    builder
+}
+
+/// Draws the legend of a chart whose series have labels: top right, on a translucent box.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(ctx: &mut ChartContext<'a, DB, CT>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    ctx.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font(label_font())
+        .draw()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,59 @@
+//! Tables as pictures: a header row and rows of text in columns, for the numbers a slide
+//! quotes (an experiment's results), so the slide shows exactly what was measured.
+
+use plotters::prelude::*;
+
+use super::{label_font, render, title_font, Chart, Figure, FONT};
+use crate::error::{Error, Result};
+
+/// Height of one table row, in pixels.
+const ROW_PX: u32 = 34;
+
+/// Draws a table: `header` in bold-ish dark type on a grey band, then one line per row, text
+/// left-aligned in evenly spaced columns; the chart's title above and `footer` (e.g. an
+/// experiment's verdict; may be empty) below in smaller type. Only `chart.width` is used: the
+/// height follows from the number of rows.
+///
+/// Errors ([`Error::Config`]): no header, or a row without exactly one cell per header column.
+pub fn table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>], footer: &str, chart: &Chart) -> Result<Figure> {
+    const WHAT: &str = "table";
+    if header.is_empty() {
+        return Err(Error::config(format!("{WHAT}: no columns")));
+    }
+    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != header.len()) {
+        return Err(Error::config(format!("{WHAT}: row {i} has {} cells for {} columns", r.len(), header.len())));
+    }
+    let title_px = if chart.title.is_empty() { 10 } else { 50 };
+    let footer_px = if footer.is_empty() { 10 } else { 44 };
+    let height = title_px + ROW_PX * (rows.len() as u32 + 1) + footer_px;
+    let sized = Chart { height, ..chart.clone() };
+    render(WHAT, &sized, |root| {
+        let (width, _) = root.dim_in_pixel();
+        let margin = 16i32;
+        if !chart.title.is_empty() {
+            root.draw(&Text::new(chart.title.as_str(), (margin, 14), title_font()))?;
+        }
+        let column_px = (width as i32 - 2 * margin) / header.len() as i32;
+        let top = title_px as i32;
+        root.draw(&Rectangle::new([(margin, top), (width as i32 - margin, top + ROW_PX as i32)], RGBColor(225, 228, 235).filled()))?;
+        let header_font = (FONT, 18).into_font().color(&RGBColor(20, 30, 60));
+        let cell_font: TextStyle = (FONT, 18).into_font().into();
+        let lines = std::iter::once((header.iter().map(|h| h.as_ref()).collect::<Vec<_>>(), &header_font))
+            .chain(rows.iter().map(|r| (r.iter().map(String::as_str).collect(), &cell_font)));
+        for (i, (cells, font)) in lines.enumerate() {
+            let y = top + i as i32 * ROW_PX as i32 + 8;
+            for (c, cell) in cells.iter().enumerate() {
+                root.draw(&Text::new(*cell, (margin + 8 + c as i32 * column_px, y), font.clone()))?;
+            }
+            if i > 0 {
+                let line_y = top + (i as i32 + 1) * ROW_PX as i32;
+                root.draw(&PathElement::new(vec![(margin, line_y), (width as i32 - margin, line_y)], RGBColor(210, 210, 210)))?;
+            }
+        }
+        if !footer.is_empty() {
+            let y = top + (rows.len() as i32 + 1) * ROW_PX as i32 + 14;
+            root.draw(&Text::new(footer, (margin, y), label_font()))?;
+        }
+        Ok(())
+    })
+}

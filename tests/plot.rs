@@ -1,0 +1,201 @@
+//! The chart functions of `selfsup::plot`: sizes, that the pictures carry the data (colours
+//! follow values, classes get their colours), that bad input is refused with a clear error,
+//! and the slide figures computed from the library.
+
+use selfsup::figures::{infonce_temperature_curves, Experiment, ILLUSTRATION_TAUS};
+use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
+use selfsup::Error;
+
+fn pixel(fig: &Figure, x: u32, y: u32) -> [u8; 3] {
+    let i = 3 * (y * fig.width + x) as usize;
+    [fig.rgb[i], fig.rgb[i + 1], fig.rgb[i + 2]]
+}
+
+/// Pixels of exactly `colour` whose x is below `max_x`, and the mean x of those pixels.
+fn count_colour(fig: &Figure, colour: [u8; 3], max_x: u32) -> (usize, f64) {
+    let mut n = 0;
+    let mut sum_x = 0.0;
+    for y in 0..fig.height {
+        for x in 0..max_x.min(fig.width) {
+            if pixel(fig, x, y) == colour {
+                n += 1;
+                sum_x += x as f64;
+            }
+        }
+    }
+    (n, if n > 0 { sum_x / n as f64 } else { f64::NAN })
+}
+
+fn rgb(c: plotters::style::RGBColor) -> [u8; 3] {
+    [c.0, c.1, c.2]
+}
+
+fn non_white_fraction(fig: &Figure) -> f64 {
+    fig.rgb.chunks_exact(3).filter(|p| p != &[255, 255, 255]).count() as f64 / (fig.width * fig.height) as f64
+}
+
+fn assert_config_error(result: selfsup::Result<Figure>, needle: &str) {
+    match result {
+        Err(Error::Config(msg)) => assert!(msg.contains(needle), "error `{msg}` should mention `{needle}`"),
+        Err(other) => panic!("expected a Config error mentioning `{needle}`, got {other}"),
+        Ok(_) => panic!("expected an error mentioning `{needle}`, got a figure"),
+    }
+}
+
+#[test]
+fn line_chart_has_the_requested_size_and_draws_each_series_in_its_colour() {
+    let series = [Series::from_values("a", &[1.0, 2.0, 3.0]), Series::new("b", vec![(0.0, 3.0), (2.0, 1.0)])];
+    let fig = line_chart(&series, &Chart::new("curves").axes("x", "y").size(640, 400)).unwrap();
+    assert_eq!((fig.width, fig.height, fig.rgb.len()), (640, 400, 640 * 400 * 3));
+    for i in 0..2 {
+        let (n, _) = count_colour(&fig, rgb(class_colour(i)), fig.width);
+        assert!(n > 200, "series {i}: only {n} pixels of its colour");
+    }
+    // The figure is a valid PNG of the same size.
+    let png = image::load_from_memory(&fig.png_bytes()).unwrap();
+    assert_eq!((png.width(), png.height()), (640, 400));
+}
+
+#[test]
+fn line_chart_refuses_bad_input() {
+    let chart = Chart::new("t");
+    assert_config_error(line_chart(&[], &chart), "no series");
+    assert_config_error(line_chart(&[Series::new("empty", vec![])], &chart), "`empty` has no points");
+    assert_config_error(line_chart(&[Series::from_values("nan", &[1.0, f64::NAN])], &chart), "finite");
+    assert_config_error(line_chart(&[Series::from_values("ok", &[1.0])], &chart.clone().size(50, 50)), "at least");
+}
+
+#[test]
+fn heatmap_colours_follow_the_values() {
+    // One row of three cells: 0, 0.5, 1 → the colour map's start, middle and end, left to right.
+    let chart = Chart::default().size(600, 300);
+    let fig = heatmap(&[0.0, 0.5, 1.0], 1, 3, Some((0.0, 1.0)), &chart).unwrap();
+    let cells_width = fig.width - 110; // the colour bar is on the right
+    let (lo, lo_x) = count_colour(&fig, rgb(colormap(0.0)), cells_width);
+    let (mid, mid_x) = count_colour(&fig, rgb(colormap(0.5)), cells_width);
+    let (hi, hi_x) = count_colour(&fig, rgb(colormap(1.0)), cells_width);
+    for (n, v) in [(lo, 0.0), (mid, 0.5), (hi, 1.0)] {
+        assert!(n > 10_000, "the cell of value {v} should cover many pixels of colormap({v}), found {n}");
+    }
+    assert!(lo_x < mid_x && mid_x < hi_x, "cells out of order: x = {lo_x}, {mid_x}, {hi_x}");
+    // Without a range the data's min and max are the ends of the map.
+    let fig = heatmap(&[3.0, 7.0], 2, 1, None, &chart).unwrap();
+    assert!(count_colour(&fig, rgb(colormap(0.0)), cells_width).0 > 5_000);
+    assert!(count_colour(&fig, rgb(colormap(1.0)), cells_width).0 > 5_000);
+}
+
+#[test]
+fn colormap_gets_lighter_as_values_grow() {
+    let luminance = |t: f32| {
+        let c = colormap(t);
+        0.2126 * c.0 as f32 + 0.7152 * c.1 as f32 + 0.0722 * c.2 as f32
+    };
+    let ts: Vec<f32> = (0..=20).map(|i| i as f32 / 20.0).collect();
+    for w in ts.windows(2) {
+        assert!(luminance(w[1]) > luminance(w[0]), "colormap({}) is not lighter than colormap({})", w[1], w[0]);
+    }
+    assert_eq!(colormap(-3.0), colormap(0.0));
+    assert_eq!(colormap(5.0), colormap(1.0));
+}
+
+#[test]
+fn heatmap_refuses_bad_input() {
+    let chart = Chart::default();
+    assert_config_error(heatmap(&[1.0, 2.0, 3.0], 2, 2, None, &chart), "3 values for a 2x2");
+    assert_config_error(heatmap(&[], 0, 0, None, &chart), "empty");
+    assert_config_error(heatmap(&[f32::NAN], 1, 1, None, &chart), "finite");
+    assert_config_error(heatmap(&[0.5], 1, 1, Some((1.0, 0.0)), &chart), "lo < hi");
+}
+
+#[test]
+fn scatter_gives_each_class_its_colour_and_refuses_bad_input() {
+    let points: Vec<[f32; 2]> = (0..60).map(|i| [(i % 3) as f32 * 10.0 + (i as f32 * 0.1), (i / 3) as f32]).collect();
+    let labels: Vec<usize> = (0..60).map(|i| i % 3).collect();
+    let names = ["zero", "one", "two", "unused"];
+    let fig = scatter_by_class(&points, &labels, &names, &Chart::new("emb").size(500, 400)).unwrap();
+    assert_eq!((fig.width, fig.height), (500, 400));
+    // Each class's colour (legend markers, fully opaque) is present; the unused class has none.
+    for c in 0..3 {
+        assert!(count_colour(&fig, rgb(class_colour(c)), fig.width).0 > 20, "class {c} missing");
+    }
+    assert_eq!(count_colour(&fig, rgb(class_colour(3)), fig.width).0, 0, "a class without points has no legend entry");
+    let chart = Chart::default();
+    assert_config_error(scatter_by_class(&points, &labels[..10], &names, &chart), "60 points but 10 labels");
+    assert_config_error(scatter_by_class(&points, &vec![7; 60], &names, &chart), "label 7 has no name");
+    assert_config_error(scatter_by_class(&[[f32::INFINITY, 0.0]], &[0], &names, &chart), "finite");
+    assert_config_error(scatter_by_class::<&str>(&[], &[], &names, &chart), "no points");
+}
+
+#[test]
+fn bar_chart_draws_groups_and_refuses_mismatched_input() {
+    let groups = [BarGroup::new("kNN", vec![30.0, 60.0]), BarGroup::new("linear", vec![25.0, 55.0])];
+    let fig = bar_chart(&["a", "b"], &groups, Some(("baseline", 20.0)), &Chart::new("bars").size(600, 400)).unwrap();
+    assert_eq!((fig.width, fig.height), (600, 400));
+    let (n0, x0) = count_colour(&fig, rgb(class_colour(0)), fig.width);
+    let (n1, x1) = count_colour(&fig, rgb(class_colour(1)), fig.width);
+    assert!(n0 > 2_000 && n1 > 2_000, "bars too small: {n0}, {n1}");
+    // Group 0 stands left of group 1 within each category, and its bars are taller overall.
+    assert!(x0 < x1 && n0 > n1);
+    let chart = Chart::default();
+    assert_config_error(bar_chart(&["a", "b"], &[BarGroup::new("short", vec![1.0])], None, &chart), "`short` has 1 values for 2 categories");
+    assert_config_error(bar_chart::<&str>(&[], &groups, None, &chart), "at least one category");
+    assert_config_error(bar_chart(&["a", "b"], &groups, Some(("ref", f64::NAN)), &chart), "finite");
+}
+
+#[test]
+fn table_grows_with_its_rows_and_refuses_ragged_rows() {
+    let chart = Chart::new("results").size(600, 200);
+    let one = table(&["x", "y"], &[vec!["1".into(), "2".into()]], "", &chart).unwrap();
+    let three = table(&["x", "y"], &vec![vec!["1".into(), "2".into()]; 3], "a verdict", &chart).unwrap();
+    assert_eq!(one.width, 600);
+    assert!(three.height > one.height);
+    assert!(non_white_fraction(&three) > 0.01, "the table should contain text");
+    assert_config_error(table(&["x", "y"], &[vec!["only one".into()]], "", &chart), "row 0 has 1 cells for 2 columns");
+}
+
+#[test]
+fn infonce_illustration_is_a_softmax_whose_loss_is_minus_log_of_the_positive() {
+    let curves = infonce_temperature_curves();
+    assert_eq!(curves.len(), ILLUSTRATION_TAUS.len());
+    for c in &curves {
+        let total: f32 = c.probs.iter().sum();
+        assert!((total - 1.0).abs() < 1e-4, "τ = {}: probabilities sum to {total}", c.tau);
+        assert!((c.loss + c.probs[0].ln()).abs() < 1e-4, "τ = {}: loss {} vs −log p⁺ {}", c.tau, c.loss, -c.probs[0].ln());
+        // The positive is the most similar key, so it is the most probable at any τ.
+        assert!(c.probs.iter().all(|&p| p <= c.probs[0]));
+    }
+    // A lower temperature sharpens the distribution: p(k⁺) decreases as τ grows.
+    for w in curves.windows(2) {
+        assert!(w[0].tau < w[1].tau && w[0].probs[0] > w[1].probs[0]);
+    }
+}
+
+fn write_experiment(dir: &std::path::Path, knn: f64) -> std::path::PathBuf {
+    let path = dir.join("moco-momentum.json");
+    let json = format!(
+        r#"{{"experiment": "moco-momentum", "parameter": "momentum", "baseline_knn_top1": 0.2,
+            "rows": [{{"value": 0.9, "label": "m = 0.9", "knn_top1": {knn}, "linear_top1": 0.3, "final_loss": 5.1, "wall_seconds": 60}},
+                     {{"value": 0.99, "label": "m = 0.99", "knn_top1": 0.4, "linear_top1": 0.35, "final_loss": 4.9, "wall_seconds": 61}}],
+            "verdict": "a sentence", "settings": {{"epochs": 2}}}}"#
+    );
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn experiment_json_is_drawn_and_bad_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(dir.path(), 0.25);
+    let experiment = Experiment::load(&path).unwrap();
+    assert_eq!(experiment.rows.len(), 2);
+    let chart = experiment.chart().unwrap();
+    assert!(non_white_fraction(&chart) > 0.05);
+    let table = experiment.table().unwrap();
+    assert!(table.height > 100);
+
+    let path = write_experiment(dir.path(), 25.0); // a percentage where a fraction is expected
+    let err = Experiment::load(&path).unwrap_err().to_string();
+    assert!(err.contains("moco-momentum.json") && err.contains("knn_top1 = 25"), "{err}");
+    std::fs::write(&path, "{ not json").unwrap();
+    assert!(Experiment::load(&path).unwrap_err().to_string().contains("moco-momentum.json"));
+}
