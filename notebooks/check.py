@@ -106,20 +106,20 @@ def count_images(nb):
 
 
 def warm_up(cell_timeout):
-    """Builds the kit once for evcxr in both linkings the notebooks use (the shared-library
-    one of the course notebooks, the static one of the trap test), so that the one-time build
-    is not counted in any notebook's budget; evcxr's `:cache` keeps the builds."""
+    """Builds the kit once for evcxr, both ways the notebooks load it (the shared library
+    `notebooks/kit` of the course notebooks, the plain crate of the trap test), so that the
+    one-time build is not counted in any notebook's budget; evcxr's `:cache` keeps the builds."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    for linking in ("0", "1"):
-        nb = new_notebook(cells=[new_code_cell(f":allow_static_linking {linking}\n:opt 2\n:cache 4096\n:dep selfsup = {{ path = \"..\" }}"),
+    for dep in ('path = "kit", package = "selfsup-kit"', 'path = ".."'):
+        nb = new_notebook(cells=[new_code_cell(f":opt 2\n:cache 4096\n:dep selfsup = {{ {dep} }}"),
                                  new_code_cell("selfsup::plot::Figure::from_rgb(1, 1, vec![0; 3]).unwrap().width")])
         nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Rust", "language": "rust"}
-        path = HERE / f".warm-up-{linking}.ipynb"
+        path = HERE / ".warm-up.ipynb"
         nbformat.write(nb, path)
         try:
-            print(f"warming up (static linking {linking}): building the kit for evcxr ...", flush=True)
+            print(f"warming up ({dep}): building the kit for evcxr ...", flush=True)
             seconds, _, problems = run(path, None, float("inf"), cell_timeout)
         finally:
             path.unlink()

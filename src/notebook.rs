@@ -26,11 +26,14 @@
 //! A model built in one cell and trained in another then has parameter ids that collide with
 //! the ids of the new cell's tensors, and the gradients are silently wrong (or dfdx panics).
 //!
-//! The fix is evcxr's `:allow_static_linking 0`, set in every notebook's setup cell before the
-//! first `:dep`: evcxr then compiles each dependency as a shared library of its own, loaded
-//! once, so every cell uses the same dfdx and the same counter. [`setup`] (run in the setup
-//! cell) and every display or training helper here check that this holds, and return an error
-//! that says what to do when it does not (see [`check_one_library_copy`]).
+//! The fix: the notebooks load the kit through `notebooks/kit`, a crate that re-exports this
+//! library from **one shared library** (`crate-type = ["dylib"]`), with
+//! `:dep selfsup = { path = "kit", package = "selfsup-kit" }`. Every cell then links that one
+//! library, so all cells share one dfdx and one counter. (evcxr's own switch for this,
+//! `:allow_static_linking 0`, fails to build with Rust 1.95's standard library, whose shared
+//! object no longer embeds its metadata.) [`setup`] (run in the setup cell) and every display
+//! or training helper here check that the cells share one copy, and return an error that says
+//! what to do when they do not (see [`check_one_library_copy`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,7 +44,6 @@ use crate::image::Image;
 use crate::plot::Figure;
 use crate::run::Summary;
 use crate::train::TrainConfig;
-use serde::{Deserialize, Serialize};
 
 /// Prints a content block that evcxr turns into the cell's output of type `mime`.
 fn emit(mime: &str, payload: &str) {
@@ -212,58 +214,6 @@ pub fn loss_curve(run_dir: impl AsRef<Path>) -> Result<Vec<(usize, f32)>> {
         .collect()
 }
 
-/// One setting of a sweep in `results/experiments/*.json` (written by `selfsup experiment`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentRow {
-    /// The swept parameter's value (e.g. the momentum `m`).
-    pub value: f64,
-    pub label: String,
-    pub knn_top1: f32,
-    pub linear_top1: f32,
-    pub final_loss: Option<f32>,
-    pub wall_seconds: f64,
-}
-
-/// The results of one experiment of `selfsup experiment`: a parameter swept, one row per
-/// value, accuracies as fractions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentResults {
-    pub experiment: String,
-    pub parameter: String,
-    /// kNN top-1 of the random-init encoder, for comparison.
-    pub baseline_knn_top1: f32,
-    pub rows: Vec<ExperimentRow>,
-    pub verdict: String,
-    pub settings: serde_json::Value,
-}
-
-impl ExperimentResults {
-    /// Reads an experiment's JSON; when the file is missing the error says which command
-    /// writes it.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("NAME");
-            Error::io(path, std::io::Error::new(e.kind(), format!("{e}; `cargo run --release -- experiment {name}` writes it")))
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::format(path, format!("not an experiment's results: {e}")))
-    }
-
-    /// One row per setting: the parameter, kNN and linear top-1, final loss, time.
-    pub fn table(&self) -> Table {
-        let pct = |x: f32| format!("{:.1}%", 100.0 * x);
-        let mut t = Table::new(
-            format!("{} (random init: kNN {})", self.experiment, pct(self.baseline_knn_top1)),
-            &[self.parameter.as_str(), "kNN top-1", "linear top-1", "final loss", "seconds"],
-        );
-        for r in &self.rows {
-            let loss = r.final_loss.map_or_else(|| "—".to_string(), |l| format!("{l:.3}"));
-            t = t.row(&[r.label.clone(), pct(r.knn_top1), pct(r.linear_top1), loss, format!("{:.0}", r.wall_seconds)]);
-        }
-        t
-    }
-}
-
 /// Name of the environment variable in which the first check records which copy of this
 /// library it ran in. The environment is one per process, whatever the linking, so every
 /// cell sees what the first one wrote.
@@ -288,8 +238,9 @@ pub fn check_one_library_copy() -> Result<()> {
         Ok(_) => Err(Error::config(
             "this cell runs its own copy of selfsup and dfdx, not the one of the earlier cells: \
              dfdx's tensor ids restart in every copy, so a model made in one cell and trained in \
-             another would get wrong gradients. Put `:allow_static_linking 0` in the setup cell, \
-             before the `:dep` line, then restart the kernel and run all cells.",
+             another would get wrong gradients. Load the kit as the notebooks' setup cell does, \
+             `:dep selfsup = { path = \"kit\", package = \"selfsup-kit\" }` (one shared library for \
+             all cells), then restart the kernel and run all cells.",
         )),
         Err(_) => {
             std::env::set_var(LIBRARY_COPY_ENV, &mine);
@@ -361,24 +312,7 @@ mod tests {
         check_one_library_copy().unwrap();
         std::env::set_var(LIBRARY_COPY_ENV, "0x1");
         let err = check_one_library_copy().unwrap_err().to_string();
-        assert!(err.contains(":allow_static_linking 0"), "{err}");
+        assert!(err.contains("package = \"selfsup-kit\""), "{err}");
         std::env::remove_var(LIBRARY_COPY_ENV);
-    }
-
-    #[test]
-    fn experiment_results_load_and_missing_file_names_the_command() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("moco-momentum.json");
-        let err = ExperimentResults::load(&path).unwrap_err().to_string();
-        assert!(err.contains("moco-momentum.json") && err.contains("experiment moco-momentum"), "{err}");
-        std::fs::write(
-            &path,
-            r#"{"experiment":"moco-momentum","parameter":"m","baseline_knn_top1":0.2,"rows":[{"value":0.99,"label":"0.99","knn_top1":0.5,"linear_top1":0.55,"final_loss":3.2,"wall_seconds":60}],"verdict":"ok","settings":{}}"#,
-        )
-        .unwrap();
-        let r = ExperimentResults::load(&path).unwrap();
-        assert_eq!(r.table().rows, vec![vec!["0.99", "50.0%", "55.0%", "3.200", "60"]]);
-        std::fs::write(&path, "{}").unwrap();
-        assert!(ExperimentResults::load(&path).unwrap_err().to_string().contains("not an experiment"));
     }
 }
