@@ -96,6 +96,20 @@ pub fn augmentation_figure(images: &[Image], pipeline: &dyn Transform, views: us
     Figure::image_grid(&tiles, 1 + views, tile_scale(&tiles))
 }
 
+/// The figures one above the other, left-aligned on a white background: several pictures
+/// shown as one (a cell shows only one picture).
+pub fn stack(figures: &[Figure]) -> Result<Figure> {
+    let width = figures.iter().map(|f| f.width).max().ok_or_else(|| Error::config("notebook::stack: no figures"))?;
+    let mut rgb = Vec::new();
+    for f in figures {
+        for row in f.rgb.chunks_exact(3 * f.width as usize) {
+            rgb.extend_from_slice(row);
+            rgb.resize(rgb.len() + 3 * (width - f.width) as usize, 255);
+        }
+    }
+    Figure::from_rgb(width, figures.iter().map(|f| f.height).sum(), rgb)
+}
+
 /// A table shown as HTML in a notebook (and as aligned text by `Display`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -314,5 +328,15 @@ mod tests {
         let err = check_one_library_copy().unwrap_err().to_string();
         assert!(err.contains("package = \"selfsup-kit\""), "{err}");
         std::env::remove_var(LIBRARY_COPY_ENV);
+    }
+
+    #[test]
+    fn stack_pads_narrower_figures_with_white() {
+        let wide = Figure::from_rgb(2, 1, vec![0; 6]).unwrap();
+        let narrow = Figure::from_rgb(1, 1, vec![9; 3]).unwrap();
+        let both = stack(&[wide, narrow]).unwrap();
+        assert_eq!((both.width, both.height), (2, 2));
+        assert_eq!(both.rgb, vec![0, 0, 0, 0, 0, 0, 9, 9, 9, 255, 255, 255]);
+        assert!(stack(&[]).is_err());
     }
 }
