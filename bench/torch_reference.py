@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
 """PyTorch (CPU) reference for `selfsup bench`: the same SimCLR training step, timed the same way.
 
-What it mirrors (src/bench.rs, src/methods/simclr.rs, src/nn/encoders.rs, src/nn/heads.rs,
-src/nn/layers.rs, src/train/optimizer.rs):
+What it mirrors (src/bench.rs, src/methods/simclr.rs, src/nn/encoders.rs, src/nn/vit.rs,
+src/nn/heads.rs, src/nn/layers.rs, src/train/optimizer.rs):
 
 * encoder ConvNet with widths (C1, C2, C3, C4), input 3x32x32: four blocks
   conv3x3 (stride 1, padding 1, no bias) -> BatchNorm2d (eps 1e-5, momentum 0.1) -> ReLU,
   2x2 max pooling (stride 2) after blocks 1-3, global average pooling after block 4 (C4 features);
+* or encoder ViT (src/nn/vit.rs): 4x4 patches embedded by a linear map (a 4x4 conv, stride 4),
+  class token + learnt position embeddings (65 tokens of width 128), 4 pre-norm blocks
+  x + proj(MHSA(LN(x))), x + fc2(GELU_tanh(fc1(LN(x)))) with 4 heads of 32 (packed qkv Linear,
+  F.scaled_dot_product_attention), MLP 512, LayerNorm eps 1e-5; features = LN(class token);
 * projector Mlp: Linear(C4 -> 512) -> BatchNorm over the 512 features (batch statistics) -> ReLU
   -> Linear(512 -> 128);
 * NT-Xent loss (tau = 0.1, the kit's default) over the 2B embeddings of the two views stacked
   in one batch (rows i and i + B are the two views of image i): L2-normalised rows, cosine / tau,
   self-similarity masked with -1e9, log-sum-exp minus the positive's logit, mean over 2B rows;
-* torch.optim.SGD(lr=0.01, momentum=0.9, weight_decay=1e-4) (L2 decay on every parameter);
-* two fixed uniform [0, 1) view batches of shape (B, 3, 32, 32); one warm-up step, then
+* convnets: torch.optim.SGD(lr=0.01, momentum=0.9, weight_decay=1e-4) (L2 decay on every
+  parameter); ViT: torch.optim.AdamW(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05);
+* two fixed uniform [0, 1) view batches of shape (B, 3, 32, 32) (B = 256 for the convnets,
+  128 for the ViT unless --batch-size is given); one warm-up step, then
   `--steps` timed steps of forward + backward + optimizer step + zero_grad; median and min ms.
 
 Reported per model, with the same JSON keys as `selfsup bench`: model, batch, views, image_size,
-threads, steps, ms_per_step_median, ms_per_step_min, images_per_s, conv_gflops_per_s
-(3 x forward convolution FLOPs of the 2B images, counted as in `convnet_flops` of src/bench.rs,
-over the median step time), plus peak_rss_mib (ru_maxrss of the process that ran that model;
+threads, steps, ms_per_step_median, ms_per_step_min, images_per_s, optimizer, gflops_per_s
+(3 x the encoder's forward matrix FLOPs for the 2B images, counted as `convnet_flops` of
+src/bench.rs and `Vit::forward_flops` of src/nn/vit.rs, over the median step time),
+peak_gflops_per_s and fraction_of_peak (the same formula as src/bench.rs), plus peak_rss_mib (ru_maxrss of the process that ran that model;
 it includes the Python interpreter and libtorch: about 700 MiB right after `import torch` with
 the default PyPI wheel (CUDA build), reported as baseline_rss_mib), and torch_version.
 
@@ -30,7 +37,7 @@ Usage (PyTorch is optional and not part of CI; install it in a virtualenv outsid
 
     python3 -m venv /work/scratch/torchenv && /work/scratch/torchenv/bin/pip install torch
     /work/scratch/torchenv/bin/python bench/torch_reference.py --threads 1 --batch-size 256 \
-        --steps 5 --out torch_bench.json [--model tiny-convnet|convnet|all]
+        --steps 5 --out torch_bench.json [--model tiny-convnet|convnet|vit|all]
 
 `bench/compare.sh` runs this and `selfsup bench` back to back and prints the ratio.
 """
@@ -47,7 +54,13 @@ import time
 MODELS = {
     "tiny-convnet": ("simclr/tiny-convnet-16-32-64-128", (16, 32, 64, 128)),
     "convnet": ("simclr/convnet-32-64-128-256", (32, 64, 128, 256)),
+    "vit": ("simclr/vit-p4-d128-l4-h4", None),
 }
+DEFAULT_BATCH = {"tiny-convnet": 256, "convnet": 256, "vit": 128}
+# ViT sizes (src/nn/vit.rs)
+PATCH, WIDTH, HEADS, DEPTH, MLP_HIDDEN = 4, 128, 4, 4, 512
+PATCHES = (32 // PATCH) ** 2
+TOKENS = PATCHES + 1
 ALIASES = {"tiny": "tiny-convnet"}
 IMAGE_SIZE = 32
 VIEWS = 2
@@ -69,6 +82,27 @@ def convnet_flops(widths, n):
     return sum(2.0 * o * (i * 9) * (n * s * s) for i, o, s in layers)
 
 
+def vit_flops(n):
+    """Forward matrix FLOPs of the ViT for n images (as Vit::forward_flops in src/nn/vit.rs)."""
+    t, d = TOKENS, WIDTH
+    embed = 2.0 * PATCHES * (3 * PATCH * PATCH) * d
+    projections = 2.0 * t * d * (3 * d + d + 2 * MLP_HIDDEN)
+    attention = 2.0 * 2.0 * t * t * d
+    return n * (embed + DEPTH * (projections + attention))
+
+
+def peak_gflops(threads):
+    """threads x 2 FMA units x f32 lanes x 2 x GHz from /proc/cpuinfo (as peak_gflops in src/bench.rs)."""
+    try:
+        info = open("/proc/cpuinfo").read().splitlines()
+    except OSError:
+        return 0.0
+    flags = next((l.split(":", 1)[1].split() for l in info if l.startswith("flags")), [])
+    lanes = 16 if "avx512f" in flags else 8 if ("avx2" in flags and "fma" in flags) else 4
+    mhz = max([float(l.split(":", 1)[1]) for l in info if l.startswith("cpu MHz")] or [0.0])
+    return threads * 2 * lanes * 2 * mhz / 1e3
+
+
 def import_torch():
     try:
         import torch  # noqa: F401
@@ -82,7 +116,13 @@ def import_torch():
     return torch
 
 
-def build(torch, widths):
+def projector(nn, features):
+    return nn.Sequential(
+        nn.Linear(features, HIDDEN), nn.BatchNorm1d(HIDDEN, eps=1e-5, momentum=0.1), nn.ReLU(), nn.Linear(HIDDEN, OUT_DIM),
+    )
+
+
+def build_convnet(torch, widths):
     nn = torch.nn
 
     def block(i, o):
@@ -95,10 +135,41 @@ def build(torch, widths):
         *block(c2, c3), nn.MaxPool2d(2, 2),
         *block(c3, c4), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
     )
-    projector = nn.Sequential(
-        nn.Linear(c4, HIDDEN), nn.BatchNorm1d(HIDDEN, eps=1e-5, momentum=0.1), nn.ReLU(), nn.Linear(HIDDEN, OUT_DIM),
-    )
-    return nn.Sequential(encoder, projector)
+    return nn.Sequential(encoder, projector(nn, c4))
+
+
+def build_vit(torch):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(WIDTH, eps=1e-5), nn.LayerNorm(WIDTH, eps=1e-5)
+            self.qkv, self.proj = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH)
+            self.fc1, self.fc2 = nn.Linear(WIDTH, MLP_HIDDEN), nn.Linear(MLP_HIDDEN, WIDTH)
+
+        def forward(self, x):  # x: (B, N, D)
+            b, n, d = x.shape
+            qkv = self.qkv(self.norm1(x)).view(b, n, 3, HEADS, d // HEADS).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B, H, N, d/H)
+            x = x + self.proj(a.transpose(1, 2).reshape(b, n, d))
+            return x + self.fc2(F.gelu(self.fc1(self.norm2(x)), approximate="tanh"))
+
+    class Vit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch_embed = nn.Conv2d(3, WIDTH, PATCH, stride=PATCH)  # a linear map of each patch
+            self.cls_token = nn.Parameter(torch.randn(WIDTH) * 0.02)
+            self.pos_embed = nn.Parameter(torch.randn(TOKENS, WIDTH) * 0.02)
+            self.blocks = nn.Sequential(*[Block() for _ in range(DEPTH)])
+            self.norm = nn.LayerNorm(WIDTH, eps=1e-5)
+
+        def forward(self, x):
+            t = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, 64, D)
+            t = torch.cat([self.cls_token.expand(t.shape[0], 1, WIDTH), t], dim=1) + self.pos_embed
+            return self.norm(self.blocks(t)[:, 0])
+
+    return nn.Sequential(Vit(), projector(nn, WIDTH))
 
 
 def nt_xent(torch, z, tau):
@@ -125,9 +196,13 @@ def bench_one(key, steps, batch, threads):
     baseline = rss_mib()
     name, widths = MODELS[key]
     torch.manual_seed(0)
-    model = build(torch, widths)
+    if key == "vit":
+        model, flops = build_vit(torch), vit_flops(VIEWS * batch)
+        opt_name, opt = "adamw", torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
+    else:
+        model, flops = build_convnet(torch, widths), convnet_flops(widths, VIEWS * batch)
+        opt_name, opt = "sgd", torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     g0, g1 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
     views = [torch.rand(batch, 3, IMAGE_SIZE, IMAGE_SIZE, generator=g) for g in (g0, g1)]
 
@@ -156,7 +231,10 @@ def bench_one(key, steps, batch, threads):
         "ms_per_step_median": median,
         "ms_per_step_min": times[0],
         "images_per_s": images / (median / 1e3),
-        "conv_gflops_per_s": 3.0 * convnet_flops(widths, images) / (median / 1e3) / 1e9,
+        "optimizer": opt_name,
+        "gflops_per_s": 3.0 * flops / (median / 1e3) / 1e9,
+        "peak_gflops_per_s": peak_gflops(torch.get_num_threads()),
+        "fraction_of_peak": 3.0 * flops / (median / 1e3) / 1e9 / max(peak_gflops(torch.get_num_threads()), 1e-9),
         "peak_rss_mib": rss_mib(),
         "baseline_rss_mib": baseline,
         "torch_version": torch.__version__,
@@ -165,16 +243,17 @@ def bench_one(key, steps, batch, threads):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="all", help="tiny-convnet | convnet | all (default: all, one process each)")
+    p.add_argument("--model", default="all", help="tiny-convnet | convnet | vit | all (default: all, one process each)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, as SELFSUP_THREADS)")
-    p.add_argument("--batch-size", type=int, default=256, help="images per view (default 256; 2B per step)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per view (default 256 for the convnets, 128 for the ViT; 2B per step)")
     p.add_argument("--steps", type=int, default=5, help="timed steps after one warm-up (default 5)")
     p.add_argument("--out", default=None, help="write the JSON array here")
     a = p.parse_args()
     model = ALIASES.get(a.model, a.model)
     if model != "all" and model not in MODELS:
-        p.error(f"unknown model {a.model!r} (expected tiny-convnet, convnet or all)")
-    if a.steps < 1 or a.batch_size < 1 or a.threads < 1:
+        p.error(f"unknown model {a.model!r} (expected tiny-convnet, convnet, vit or all)")
+    if a.steps < 1 or (a.batch_size is not None and a.batch_size < 1) or a.threads < 1:
         p.error("--steps, --batch-size and --threads must be positive")
 
     if model == "all":
@@ -182,12 +261,14 @@ def main():
         reports = []
         for key in MODELS:
             cmd = [sys.executable, os.path.abspath(__file__), "--model", key, "--threads", str(a.threads),
-                   "--batch-size", str(a.batch_size), "--steps", str(a.steps)]
+                   "--steps", str(a.steps)]
+            if a.batch_size is not None:
+                cmd += ["--batch-size", str(a.batch_size)]
             out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
             reports.extend(json.loads(out))
         text = json.dumps(reports, indent=2)
     else:
-        reports = [bench_one(model, a.steps, a.batch_size, a.threads)]
+        reports = [bench_one(model, a.steps, a.batch_size or DEFAULT_BATCH[model], a.threads)]
         text = json.dumps(reports, indent=2)
     print(text)
     if a.out:

@@ -1,6 +1,18 @@
 //! `selfsup bench`: times full SimCLR training steps (forward, backward, optimizer) of the
-//! default encoder and of the larger convnet, and writes ms/step, images/s and achieved
-//! convolution GFLOP/s as JSON. Each step processes `2 × batch` images (two views).
+//! default encoder, of the larger convnet and of the ViT, and writes ms/step, images/s,
+//! achieved GFLOP/s and its share of the machine's peak as JSON. Each step processes
+//! `2 × batch` images (two views). Convnets: SGD, batch 256 by default; ViT: AdamW, batch 128.
+//!
+//! **Achieved GFLOP/s** counts the encoder's matrix work only — convolutions for the convnets;
+//! patch embedding, projections and attention products for the ViT — as 3× the forward FLOPs
+//! (forward, and two products of the same size backward), over the median step time. The
+//! projection head, loss and element-wise ops are not counted, so this is a lower bound.
+//!
+//! **Peak GFLOP/s** is `threads × FMA units × f32 lanes × 2 × clock`: lanes 16 with AVX-512,
+//! 8 with AVX2 + FMA, 4 otherwise (from `/proc/cpuinfo` flags); 2 FMA units per core (true of
+//! AMD Zen and Intel since Haswell; an assumption, not read from the CPU); clock the highest
+//! `cpu MHz` of `/proc/cpuinfo` (the base clock on VMs without boost information). For the
+//! 2-core AMD EPYC (Zen 3) CI machine at 2.445 GHz that is 78 GFLOP/s per thread.
 //!
 //! Each report also carries the process's peak resident memory (`VmHWM` of
 //! `/proc/self/status`, MiB). For a clean per-model number run one model per process
@@ -13,7 +25,7 @@ use crate::augment::ViewBatch;
 use crate::error::Result;
 use crate::methods::{Batch, Method, SimClr};
 use crate::nn::ops::ConvGeom;
-use crate::nn::{Encoder, SmallConvNet, TinyConvNet};
+use crate::nn::{Encoder, SmallConvNet, SmallVit, TinyConvNet};
 use crate::train::{Optimizer, OptimizerKind};
 use dfdx::nn::{BuildModule, ZeroGrads};
 use dfdx::prelude::*;
@@ -27,8 +39,20 @@ pub enum BenchModel {
     TinyConvNet,
     /// ConvNet 32-64-128-256 (256-d features).
     ConvNet,
-    /// Both, one after the other, in this process.
+    /// The small ViT (patch 4, width 128, 4 blocks, 4 heads).
+    Vit,
+    /// All three, one after the other, in this process.
     All,
+}
+
+impl BenchModel {
+    /// Images per view by default: 256 for the convnets, 128 for the ViT.
+    pub fn default_batch(self) -> usize {
+        match self {
+            Self::Vit => 128,
+            _ => 256,
+        }
+    }
 }
 
 impl std::str::FromStr for BenchModel {
@@ -37,9 +61,10 @@ impl std::str::FromStr for BenchModel {
         match s {
             "tiny-convnet" => Ok(Self::TinyConvNet),
             "convnet" => Ok(Self::ConvNet),
+            "vit" => Ok(Self::Vit),
             "all" => Ok(Self::All),
             other => Err(crate::error::Error::config(format!(
-                "unknown bench model `{other}` (expected `tiny-convnet`, `convnet` or `all`)"
+                "unknown bench model `{other}` (expected `tiny-convnet`, `convnet`, `vit` or `all`)"
             ))),
         }
     }
@@ -56,8 +81,14 @@ pub struct BenchReport {
     pub ms_per_step_median: f64,
     pub ms_per_step_min: f64,
     pub images_per_s: f64,
-    /// Convolution FLOPs of forward + backward (3× forward) per step, over the median time.
-    pub conv_gflops_per_s: f64,
+    /// Optimizer of the step (`sgd` or `adamw`).
+    pub optimizer: String,
+    /// Encoder matrix FLOPs of forward + backward (3× forward) per step, over the median time.
+    pub gflops_per_s: f64,
+    /// Peak f32 GFLOP/s of `threads` cores (see the module doc); 0 where unknown.
+    pub peak_gflops_per_s: f64,
+    /// `gflops_per_s / peak_gflops_per_s`.
+    pub fraction_of_peak: f64,
     /// Peak resident memory of the process (`VmHWM`, MiB) at the end of the run; 0 where
     /// `/proc/self/status` is not available.
     pub peak_rss_mib: f64,
@@ -85,12 +116,41 @@ fn convnet_flops(w: [usize; 4], n: usize) -> f64 {
         .sum()
 }
 
+/// Peak f32 GFLOP/s of `threads` cores: `threads × 2 FMA units × lanes × 2 × GHz`, from
+/// `/proc/cpuinfo` (see the module doc for the assumptions). `None` where it is unreadable.
+pub fn peak_gflops(threads: usize) -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let flags: Vec<&str> = info.lines().find(|l| l.starts_with("flags"))?.split_whitespace().collect();
+    let lanes = if flags.contains(&"avx512f") {
+        16.0
+    } else if flags.contains(&"avx2") && flags.contains(&"fma") {
+        8.0
+    } else {
+        4.0
+    };
+    let mhz = info
+        .lines()
+        .filter(|l| l.starts_with("cpu MHz"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    (mhz > 0.0).then(|| threads as f64 * 2.0 * lanes * 2.0 * mhz / 1e3)
+}
+
+/// How to time one model: the SimCLR variant, its optimizer and its forward FLOPs per image.
+struct Setup {
+    name: &'static str,
+    optimizer: OptimizerKind,
+    lr: f64,
+    weight_decay: f64,
+    forward_flops_per_image: f64,
+}
+
 /// Times `steps` SimCLR steps of the encoder `Enc` at `batch` images (2 views each), after one
 /// warm-up step.
-fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(name: &str, widths: [usize; 4], steps: usize, batch: usize) -> Result<BenchReport> {
+fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(setup: &Setup, steps: usize, batch: usize) -> Result<BenchReport> {
     let dev = Cpu::seed_from_u64(0);
     let mut model = SimClr::<Enc, F, 512, 128, f32, Cpu>::build(&dev);
-    let mut opt = Optimizer::new(&model, OptimizerKind::Sgd, 0.01, 1e-4);
+    let mut opt = Optimizer::new(&model, setup.optimizer, setup.lr, setup.weight_decay);
     let views: Vec<ViewBatch> = (0..2)
         .map(|v| {
             let x: Tensor<(usize, usize, usize, usize), f32, Cpu> =
@@ -114,38 +174,75 @@ fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(name: &str, widths: [usize; 
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = times[times.len() / 2];
     let images = 2 * batch;
+    let threads = crate::nn::ops::threads();
+    let gflops = 3.0 * setup.forward_flops_per_image * images as f64 / (median / 1e3) / 1e9;
+    let peak = peak_gflops(threads).unwrap_or(0.0);
     Ok(BenchReport {
-        model: format!("simclr/{name}"),
+        model: format!("simclr/{}", setup.name),
         batch,
         views: 2,
         image_size: 32,
-        threads: crate::nn::ops::threads(),
+        threads,
         steps,
         ms_per_step_median: median,
         ms_per_step_min: times[0],
         images_per_s: images as f64 / (median / 1e3),
-        conv_gflops_per_s: 3.0 * convnet_flops(widths, images) / (median / 1e3) / 1e9,
+        optimizer: format!("{:?}", setup.optimizer).to_lowercase(),
+        gflops_per_s: gflops,
+        peak_gflops_per_s: peak,
+        fraction_of_peak: if peak > 0.0 { gflops / peak } else { 0.0 },
         peak_rss_mib: peak_rss_mib().unwrap_or(0.0),
     })
 }
 
-/// Benchmarks a SimCLR step of the default encoder (tiny-convnet) and of the 4-layer
-/// 32-64-128-256 convnet.
-pub fn run(steps: usize, batch: usize) -> Result<Vec<BenchReport>> {
-    run_models(BenchModel::All, steps, batch)
+/// A convnet's setup: SGD (lr 0.01, weight decay 1e-4), as the kit trains SimCLR.
+fn convnet_setup(name: &'static str, widths: [usize; 4]) -> Setup {
+    Setup {
+        name,
+        optimizer: OptimizerKind::Sgd,
+        lr: 0.01,
+        weight_decay: 1e-4,
+        forward_flops_per_image: convnet_flops(widths, 1),
+    }
 }
 
-/// Benchmarks the selected encoder(s); see [`run`].
-pub fn run_models(which: BenchModel, steps: usize, batch: usize) -> Result<Vec<BenchReport>> {
+/// Benchmarks a SimCLR step of the default encoder (tiny-convnet), of the 4-layer
+/// 32-64-128-256 convnet and of the ViT, each at its default batch.
+pub fn run(steps: usize) -> Result<Vec<BenchReport>> {
+    run_models(BenchModel::All, steps, None)
+}
+
+/// Benchmarks the selected encoder(s) at `batch` images per view (default: each model's
+/// [`BenchModel::default_batch`]); see [`run`].
+pub fn run_models(which: BenchModel, steps: usize, batch: Option<usize>) -> Result<Vec<BenchReport>> {
     let mut reports = Vec::new();
-    if matches!(which, BenchModel::TinyConvNet | BenchModel::All) {
-        reports.push(bench_encoder::<TinyConvNet<Cpu>, 128>("tiny-convnet-16-32-64-128", [16, 32, 64, 128], steps, batch)?);
-    }
-    if matches!(which, BenchModel::ConvNet | BenchModel::All) {
+    let all = which == BenchModel::All;
+    for model in [BenchModel::TinyConvNet, BenchModel::ConvNet, BenchModel::Vit] {
+        if !(all || which == model) {
+            continue;
+        }
         if !reports.is_empty() {
             reset_peak_rss();
         }
-        reports.push(bench_encoder::<SmallConvNet<Cpu>, 256>("convnet-32-64-128-256", [32, 64, 128, 256], steps, batch)?);
+        let b = batch.unwrap_or(model.default_batch());
+        reports.push(match model {
+            BenchModel::TinyConvNet => {
+                bench_encoder::<TinyConvNet<Cpu>, 128>(&convnet_setup("tiny-convnet-16-32-64-128", [16, 32, 64, 128]), steps, b)?
+            }
+            BenchModel::ConvNet => {
+                bench_encoder::<SmallConvNet<Cpu>, 256>(&convnet_setup("convnet-32-64-128-256", [32, 64, 128, 256]), steps, b)?
+            }
+            _ => {
+                let setup = Setup {
+                    name: "vit-p4-d128-l4-h4",
+                    optimizer: OptimizerKind::AdamW,
+                    lr: 1e-3,
+                    weight_decay: 0.05,
+                    forward_flops_per_image: SmallVit::<Cpu>::forward_flops(1),
+                };
+                bench_encoder::<SmallVit<Cpu>, 128>(&setup, steps, b)?
+            }
+        });
     }
     Ok(reports)
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use dfdx::nn::BuildModule;
 use dfdx::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::augment::{render_augmentation_grid, Pipeline};
 use crate::data::dataset::ImageDataset;
@@ -267,13 +267,16 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
     for (((features, dim), sims), (title, stem)) in [&trained, &random].into_iter().zip(&sims).zip([(&what, "simclr"), (&random_what, "random-init")]) {
         let chart = Chart::new(format!("{title}: PCA of f(x), {} test images", test.len())).axes("PC 1", "PC 2").size(SQUARE.0, SQUARE.1);
         report.save(&scatter_by_class(&pca_2d(features, *dim), &test.labels, &names, &chart)?, &cfg.out, &format!("{stem}-pca.png"))?;
-        let chart = Chart::new(format!("{title}: cosine similarity")).axes(format!("{SIMILARITY_PER_CLASS} test images per class, by class"), "").size(SQUARE.0, SQUARE.1);
+        let labels: Vec<usize> = picked.iter().map(|&i| test.labels[i]).collect();
+        let (within, between) = mean_similarity_within_between(sims, &labels);
+        let axis = format!("{SIMILARITY_PER_CLASS} test images per class, by class; mean cos: same class {within:.2}, other classes {between:.2}");
+        let chart = Chart::new(format!("{title}: cosine similarity")).axes(axis, "").size(SQUARE.0, SQUARE.1);
         report.save(&heatmap(sims, n, n, Some((lowest, 1.0)), &chart)?, &cfg.out, &format!("{stem}-similarity.png"))?;
     }
     let metrics = checkpoint.with_file_name("metrics.jsonl");
     if metrics.exists() {
         let losses = read_losses(&metrics)?;
-        let chart = Chart::new(format!("{what}: NT-Xent loss")).axes("optimizer step", "loss").size(WIDE.0, WIDE.1);
+        let chart = Chart::new(format!("{what}: NT-Xent loss")).axes("optimizer step", "loss").size(800, 450);
         report.save(&line_chart(&[Series::from_values("", &losses)], &chart)?, &cfg.out, "simclr-loss.png")?;
     } else {
         report.skipped.push(format!("{}: not found, so simclr-loss.png was not made", metrics.display()));
@@ -314,6 +317,22 @@ fn cosine_similarities(features: &[f32], dim: usize, picked: &[usize]) -> Vec<f3
     (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| row(i).iter().zip(row(j)).map(|(a, b)| a * b).sum()).collect()
 }
 
+/// Mean of the off-diagonal similarities between images of the same class, and between images
+/// of different classes, for an `n × n` matrix whose row `i` is an image of class `labels[i]`.
+pub fn mean_similarity_within_between(sims: &[f32], labels: &[usize]) -> (f32, f32) {
+    let n = labels.len();
+    let (mut within, mut between) = ((0.0f64, 0usize), (0.0f64, 0usize));
+    for i in 0..n {
+        for j in (0..n).filter(|&j| j != i) {
+            let bucket = if labels[i] == labels[j] { &mut within } else { &mut between };
+            bucket.0 += sims[i * n + j] as f64;
+            bucket.1 += 1;
+        }
+    }
+    let mean = |(sum, count): (f64, usize)| if count > 0 { (sum / count as f64) as f32 } else { f32::NAN };
+    (mean(within), mean(between))
+}
+
 /// The `loss` of every line of a run's `metrics.jsonl`.
 fn read_losses(path: &Path) -> Result<Vec<f64>> {
     #[derive(Deserialize)]
@@ -330,7 +349,7 @@ fn read_losses(path: &Path) -> Result<Vec<f64>> {
 
 /// An experiment's results: `results/experiments/<name>.json`, one row per setting of the
 /// swept parameter, accuracies as fractions in `[0, 1]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Experiment {
     pub experiment: String,
     pub parameter: String,
@@ -342,7 +361,7 @@ pub struct Experiment {
 }
 
 /// One setting of an [`Experiment`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExperimentRow {
     pub value: f64,
     pub label: String,
@@ -397,6 +416,6 @@ impl Experiment {
             })
             .collect();
         rows.push(vec!["random init".into(), format!("{:.1}%", 100.0 * self.baseline_knn_top1), "".into(), "".into(), "".into()]);
-        table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(WIDE.0, WIDE.1))
+        table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(720, 200))
     }
 }

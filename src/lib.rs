@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod eval;
+pub mod experiments;
 pub mod figures;
 pub mod image;
 pub mod bench;

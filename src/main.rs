@@ -13,13 +13,15 @@ const USAGE: &str = "\
 selfsup — self-supervised learning of visual representations, step by step
 
 USAGE:
-    selfsup train [--method simclr|moco|instdisc] [--encoder convnet|tiny-convnet|resnet]
+    selfsup train [--method simclr|instdisc|moco|mochi] [--encoder convnet|tiny-convnet|resnet|vit]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
     selfsup eval --checkpoint FILE [--dataset SPEC]
-    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|all]
+    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
+    selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
+                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--out DIR] [--runs DIR] [--quiet]
     selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
     selfsup help
 ";
@@ -117,13 +119,48 @@ fn eval(mut args: Args) -> Result<(), Error> {
 fn bench(mut args: Args) -> Result<(), Error> {
     let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
     let steps: usize = args.parsed("--steps")?.unwrap_or(5);
-    let batch: usize = args.parsed("--batch-size")?.unwrap_or(256);
+    let batch: Option<usize> = args.parsed("--batch-size")?;
     let model: selfsup::bench::BenchModel = args.parsed("--model")?.unwrap_or(selfsup::bench::BenchModel::All);
     args.finish()?;
     let report = selfsup::bench::run_models(model, steps, batch)?;
     selfsup::train::checkpoint::write_json_atomic(&out, &report)?;
     println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `selfsup experiment NAME`: one of the lecture's claims as a sweep (see `selfsup::experiments`).
+fn experiment(mut args: Args) -> Result<(), Error> {
+    use selfsup::experiments;
+    if args.rest.is_empty() || args.rest[0].starts_with("--") {
+        return Err(Error::config(format!("selfsup experiment: which one? expected one of: {}", experiments::EXPERIMENTS.join(", "))));
+    }
+    let name = args.rest.remove(0);
+    let mut base = experiments::default_base();
+    if let Some(v) = args.parsed("--epochs")? {
+        base.epochs = v;
+    }
+    if let Some(v) = args.parsed("--train-images")? {
+        base.train_images = v;
+    }
+    if let Some(v) = args.parsed("--encoder")? {
+        base.encoder = v;
+    }
+    if let Some(v) = args.parsed("--seed")? {
+        base.seed = v;
+    }
+    let (runs, out) = experiments::default_dirs();
+    let out: PathBuf = args.parsed("--out")?.unwrap_or(out);
+    let runs: PathBuf = args.parsed("--runs")?.unwrap_or(runs);
+    let quiet = args.flag("--quiet");
+    args.finish()?;
+    let sweep = experiments::sweep(&name, &base)?;
+    for s in &sweep.settings {
+        run::validate(&s.config)?;
+    }
+    let result = experiments::run(&sweep, &runs, &out, quiet)?;
+    println!("{}: {}", result.experiment, result.verdict);
+    println!("wrote {}", out.join(format!("{name}.json")).display());
     Ok(())
 }
 
@@ -163,6 +200,7 @@ fn main() -> ExitCode {
         "eval" => eval(args),
         "bench" => bench(args),
         "figures" => figures(args),
+        "experiment" => experiment(args),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{InstDisc, Method, MoCo, SimClr};
+use crate::methods::{InstDisc, Method, MoCHi, MoCo, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,9 +26,9 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["instdisc", "moco", "simclr"];
+pub const METHODS: &[&str] = &["instdisc", "moco", "mochi", "simclr"];
 /// Encoders `--encoder` accepts.
-pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet"];
+pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet", "vit"];
 
 /// The results of a run, written to `summary.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +86,13 @@ pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
     }
     if splits.train.height < 8 || splits.train.width < 8 {
         return Err(Error::config(format!("{}: images must be at least 8x8 pixels", cfg.dataset)));
+    }
+    let vit = crate::nn::vit::IMAGE;
+    if cfg.encoder == "vit" && (splits.train.height, splits.train.width) != (vit, vit) {
+        return Err(Error::config(format!(
+            "{}: the vit encoder takes {vit}x{vit} images (its position embeddings are learnt for that size), got {}x{}",
+            cfg.dataset, splits.train.height, splits.train.width
+        )));
     }
     if cfg.train_images > 0 {
         splits.train = splits.train.truncated(cfg.train_images);
@@ -274,6 +281,7 @@ macro_rules! for_encoder {
             "convnet" => $f::<$method<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>($($arg),*),
             "tiny-convnet" => $f::<$method<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
             "resnet" => $f::<$method<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
+            "vit" => $f::<$method<crate::nn::SmallVit<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
             _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported encoder"))),
         }
     };
@@ -286,6 +294,7 @@ macro_rules! dispatch {
             "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
             "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
             "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
+            "mochi" => for_encoder!($cfg, MoCHi, $f, $($arg),*),
             _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
         }
     };

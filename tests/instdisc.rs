@@ -8,14 +8,8 @@ use selfsup::methods::infonce::{contrastive_logits, info_nce};
 use selfsup::methods::instdisc::update_memory_bank;
 use selfsup::nn::ops::Mat;
 
-fn normalized(rows: &[[f32; 3]]) -> Vec<f32> {
-    rows.iter()
-        .flat_map(|r| {
-            let n = r.iter().map(|v| v * v).sum::<f32>().sqrt();
-            r.iter().map(move |v| v / n)
-        })
-        .collect()
-}
+mod common;
+use common::normalized;
 
 fn inputs(dev: &Cpu) -> (Mat<Cpu>, Mat<Cpu>, Mat<Cpu>) {
     let q = normalized(&[[1.0, 0.2, 0.0], [0.0, 1.0, 0.5]]);

@@ -2,7 +2,7 @@
 //! follow values, classes get their colours), that bad input is refused with a clear error,
 //! and the slide figures computed from the library.
 
-use selfsup::figures::{infonce_temperature_curves, Experiment, ILLUSTRATION_TAUS};
+use selfsup::figures::{infonce_temperature_curves, mean_similarity_within_between, Experiment, ILLUSTRATION_TAUS};
 use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
 use selfsup::Error;
 
@@ -149,6 +149,9 @@ fn table_grows_with_its_rows_and_refuses_ragged_rows() {
     let three = table(&["x", "y"], &vec![vec!["1".into(), "2".into()]; 3], "a verdict", &chart).unwrap();
     assert_eq!(one.width, 600);
     assert!(three.height > one.height);
+    // A long footer wraps onto more lines instead of running off the picture.
+    let long = table(&["x", "y"], &vec![vec!["1".into(), "2".into()]; 3], &"word ".repeat(100), &chart).unwrap();
+    assert!(long.height > three.height + 40, "{} vs {}", long.height, three.height);
     assert!(non_white_fraction(&three) > 0.01, "the table should contain text");
     assert_config_error(table(&["x", "y"], &[vec!["only one".into()]], "", &chart), "row 0 has 1 cells for 2 columns");
 }
@@ -198,4 +201,12 @@ fn experiment_json_is_drawn_and_bad_files_are_named() {
     assert!(err.contains("moco-momentum.json") && err.contains("knn_top1 = 25"), "{err}");
     std::fs::write(&path, "{ not json").unwrap();
     assert!(Experiment::load(&path).unwrap_err().to_string().contains("moco-momentum.json"));
+}
+
+#[test]
+fn within_and_between_class_similarities_skip_the_diagonal() {
+    // Classes [0, 0, 1]: the same-class pair (0, 1) has 0.8, the cross-class pairs 0.1 and 0.3.
+    let sims = [1.0, 0.8, 0.1, 0.8, 1.0, 0.3, 0.1, 0.3, 1.0];
+    let (within, between) = mean_similarity_within_between(&sims, &[0, 0, 1]);
+    assert!((within - 0.8).abs() < 1e-6 && (between - 0.2).abs() < 1e-6, "{within} {between}");
 }

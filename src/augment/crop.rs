@@ -21,6 +21,7 @@ impl CropBox {
     }
 }
 
+// ANCHOR: augment_crop
 /// Precomputed bilinear taps along one axis: output position `o` reads source positions
 /// `i0[o]` and `i1[o]` with weights `1 - t[o]` and `t[o]`.
 struct Taps {
@@ -33,6 +34,9 @@ struct Taps {
 /// half-pixel centres (PyTorch's `align_corners=False`, PIL's convention): output pixel `o`
 /// covers source coordinate `start + (o + 0.5) * len / out - 0.5`, clamped to the span.
 fn taps(start: usize, len: usize, out: usize) -> Taps {
+    // BEGIN SOLUTION
+    // HINT: source coordinate s = (o + 0.5) · len / out − 0.5, clamped to [0, len − 1];
+    // HINT: i0 = floor(s), i1 = min(i0 + 1, len − 1), t = s − i0; add `start` to both indices.
     let scale = len as f32 / out as f32;
     let last = (len - 1) as f32;
     let mut taps = Taps {
@@ -49,6 +53,7 @@ fn taps(start: usize, len: usize, out: usize) -> Taps {
         taps.t.push(s - i0 as f32);
     }
     taps
+    // END SOLUTION
 }
 
 /// Crops `region` out of `img` and resizes it to `out_h × out_w` with bilinear interpolation, in
@@ -76,6 +81,10 @@ pub fn resized_crop(img: &Image, region: CropBox, out_h: usize, out_w: usize) ->
     if region == CropBox::full(img.height, img.width) && out_h == img.height && out_w == img.width {
         return img.clone();
     }
+    // BEGIN SOLUTION
+    // HINT: taps along y for the region's rows, along x for its columns; then for every
+    // HINT: channel and output pixel, mix the 4 neighbours: first along x (weight t_x on the
+    // HINT: right one), then the two results along y (weight t_y on the lower one); clamp to [0, 1].
     let ty = taps(region.top, region.height, out_h);
     let tx = taps(region.left, region.width, out_w);
     let mut out = Image::zeros(img.channels, out_h, out_w);
@@ -92,7 +101,9 @@ pub fn resized_crop(img: &Image, region: CropBox, out_h: usize, out_w: usize) ->
         }
     }
     out
+    // END SOLUTION
 }
+// ANCHOR_END: augment_crop
 
 /// Resizes `img` to `height × width` with bilinear interpolation (half-pixel centres, no
 /// antialiasing). Resizing to the same size returns an identical copy.

@@ -31,10 +31,15 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::uniform::SampleUniform;
 
+// ANCHOR: memory_bank
 /// The bank update `V_i ← normalize(m·V_i + (1 − m)·q_i)` for each row `i` of `indices`, on a
 /// row-major `n × d` bank held on the host.
 pub fn update_memory_bank(bank: &mut [f32], d: usize, indices: &[usize], q: &[f32], momentum: f32) {
     assert_eq!(q.len(), indices.len() * d, "update_memory_bank: one feature per index expected");
+    // BEGIN SOLUTION
+    // HINT: row `row` of `q` is the new feature of image `indices[row]`; the bank row of image i
+    // HINT: is bank[i * d..(i + 1) * d]. Rows of images not in `indices` must not change.
+    // HINT: m weighs the OLD entry. Renormalise after mixing (guard the norm with 1e-12).
     for (row, &i) in indices.iter().enumerate() {
         let v = &mut bank[i * d..(i + 1) * d];
         let new = &q[row * d..(row + 1) * d];
@@ -42,7 +47,9 @@ pub fn update_memory_bank(bank: &mut [f32], d: usize, indices: &[usize], q: &[f3
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         v.iter_mut().for_each(|a| *a /= norm);
     }
+    // END SOLUTION
 }
+// ANCHOR_END: memory_bank
 
 /// Default number of negatives drawn from the bank per batch.
 pub const DEFAULT_NEGATIVES: usize = 4096;

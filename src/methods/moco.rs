@@ -24,9 +24,9 @@
 //! **BatchNorm leak.** MoCo computes the keys with BatchNorm over the batch; if the key of an
 //! image and its query were normalised with the same batch statistics, the network could
 //! tell the positive from the statistics alone. MoCo shuffles samples across GPUs ("shuffle
-//! BN"). On one device the kit does the equivalent: keys go through the key encoder in two
-//! halves of a random permutation of the batch, so each key is normalised with statistics of
-//! a different subset of images than its query.
+//! BN"). On one device the kit does the equivalent: queries and keys each go through their
+//! encoder in [`SHUFFLE_BN_GROUPS`] groups of two independent random partitions of the batch,
+//! so a query and its key are normalised with statistics of different sets of images.
 
 use crate::augment::{Pipeline, ViewGenerator};
 use crate::methods::infonce::info_nce;
@@ -68,14 +68,20 @@ impl KeyQueue {
         self.keys.len() / self.dim
     }
 
-    /// Enqueues a batch of keys (row-major, `n × dim`), dequeuing the oldest `n`.
+    // ANCHOR: moco_momentum_queue
+    /// Enqueues a batch of keys (row-major, `n × dim`), dequeuing the oldest `n`: row `ptr`
+    /// is the oldest key, it is overwritten first, and `ptr` wraps around at the capacity.
     pub fn push(&mut self, batch: &[f32]) {
         assert_eq!(batch.len() % self.dim, 0, "KeyQueue::push: rows of {} values expected", self.dim);
+        // BEGIN SOLUTION
+        // HINT: copy each row over the oldest slot, then advance `ptr` modulo the capacity.
         for row in batch.chunks(self.dim) {
             self.keys[self.ptr * self.dim..(self.ptr + 1) * self.dim].copy_from_slice(row);
             self.ptr = (self.ptr + 1) % self.capacity();
         }
+        // END SOLUTION
     }
+    // ANCHOR_END: moco_momentum_queue
 }
 
 /// MoCo v2: query and key branches, the key queue, and τ, m, K.
@@ -117,19 +123,53 @@ where
     }
 }
 
+/// How many groups shuffle BN splits a batch into (MoCo: one per GPU).
+pub const SHUFFLE_BN_GROUPS: usize = 2;
+
+/// A random partition of `0..n` into `groups` parts of nearly equal size (shuffle BN's
+/// "GPUs").
+pub fn bn_groups(n: usize, groups: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    order.chunks(n.div_ceil(groups.clamp(1, n.max(1)))).map(<[usize]>::to_vec).collect()
+}
+
+/// The rows `rows` of a row-major batch with `per` values per image.
+fn gather_rows(x: &[f32], per: usize, rows: &[usize]) -> Vec<f32> {
+    rows.iter().flat_map(|&i| x[i * per..(i + 1) * per].iter().copied()).collect()
+}
+
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> MoCo<Enc, F, H, Z, f32, D> {
-    /// `k⁺ = normalize(g_k(f_k(x)))` without gradients, BatchNorm over two shuffled halves.
-    fn keys(&mut self, dev: &D, x: &[f32], shape: (usize, usize, usize, usize)) -> Vec<f32> {
+    /// `q = normalize(g_q(f_q(x)))` on the tape, BatchNorm within each group of `groups`;
+    /// row `r` is image `groups.concat()[r]`.
+    fn queries(&mut self, dev: &D, x: &[f32], shape: (usize, usize, usize, usize), groups: &[Vec<usize>], grads: Gradients<f32, D>) -> Mat<D, OwnedTape<f32, D>> {
+        let (_, c, h, w) = shape;
+        let mut grads = Some(grads);
+        let mut q: Option<Mat<D, OwnedTape<f32, D>>> = None;
+        for part in groups {
+            let xs: Img<D> = dev.tensor_from_vec(gather_rows(x, c * h * w, part), (part.len(), c, h, w));
+            // The first group carries the run's gradients; the others start empty tapes that
+            // merge into it when the groups are concatenated.
+            let xs = match grads.take() {
+                Some(g) => xs.traced(g),
+                None => xs.retaped::<OwnedTape<f32, D>>(),
+            };
+            let qg = l2_normalize(self.query.forward_train(xs));
+            q = Some(match q {
+                None => qg,
+                Some(prev) => (prev, qg).concat_along(Axis::<0>),
+            });
+        }
+        q.expect("MoCo: an empty batch")
+    }
+
+    /// `k⁺ = normalize(g_k(f_k(x)))` without gradients, BatchNorm within each group of
+    /// `groups`, returned in the images' order.
+    fn keys(&mut self, dev: &D, x: &[f32], shape: (usize, usize, usize, usize), groups: &[Vec<usize>]) -> Vec<f32> {
         let (n, c, h, w) = shape;
-        let per = c * h * w;
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x9E37_79B9)));
         let mut out = vec![0.0f32; n * Z];
-        let half = n.div_ceil(2);
-        for part in order.chunks(half) {
-            let mut pixels = Vec::with_capacity(part.len() * per);
-            part.iter().for_each(|&i| pixels.extend_from_slice(&x[i * per..(i + 1) * per]));
-            let xs: Img<D> = dev.tensor_from_vec(pixels, (part.len(), c, h, w));
+        for part in groups {
+            let xs: Img<D> = dev.tensor_from_vec(gather_rows(x, c * h * w, part), (part.len(), c, h, w));
             let k = l2_normalize(self.key.forward_train(xs)).as_vec();
             for (row, &i) in part.iter().enumerate() {
                 out[i * Z..(i + 1) * Z].copy_from_slice(&k[row * Z..(row + 1) * Z]);
@@ -137,6 +177,34 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         }
         out
     }
+
+    /// One MoCo forward pass: the queries on the tape, their positive keys and the queue as
+    /// negatives. Queues the batch's keys for [`Method::after_step`]. MoCHi builds on it.
+    pub fn contrast(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> QueryKeys<D> {
+        assert_eq!(batch.views.len(), 2, "MoCo needs two views");
+        self.step += 1;
+        let [n, c, h, w] = batch.views[0].shape();
+        let shape = (n, c, h, w);
+        // Shuffle BN: queries and keys are normalised within independent random groups, so a
+        // query and its key see statistics of different sets of images.
+        let q_groups = bn_groups(n, SHUFFLE_BN_GROUPS, self.step.wrapping_mul(0x9E37_79B9));
+        let k_groups = bn_groups(n, SHUFFLE_BN_GROUPS, self.step.wrapping_mul(0x85EB_CA6B) ^ 1);
+        let q = self.queries(dev, &batch.views[0].data, shape, &q_groups, grads);
+        let k = self.keys(dev, &batch.views[1].data, shape, &k_groups);
+        let k_pos = gather_rows(&k, Z, &q_groups.concat()); // row r: the key of q's row r
+        let queue = self.queue.as_ref().expect("MoCo: no queue (Method::begin was not called)");
+        let negatives = dev.tensor_from_vec(queue.keys.clone(), (queue.capacity(), Z));
+        self.pending_keys = Some(k);
+        QueryKeys { q, k_pos: dev.tensor_from_vec(k_pos, (n, Z)), negatives }
+    }
+}
+
+/// What one MoCo pass hands to the loss: `q: (N, Z)` on the tape, `k⁺: (N, Z)` and the
+/// queue `(K, Z)`, all L2-normalised.
+pub struct QueryKeys<D: Backend> {
+    pub q: Mat<D, OwnedTape<f32, D>>,
+    pub k_pos: Mat<D>,
+    pub negatives: Mat<D>,
 }
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for MoCo<Enc, F, H, Z, f32, D> {
@@ -163,17 +231,8 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     }
 
     fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
-        assert_eq!(batch.views.len(), 2, "MoCo needs two views");
-        self.step += 1;
-        let [n, c, h, w] = batch.views[0].shape();
-        let x1: Img<D> = dev.tensor_from_vec(batch.views[0].data.clone(), (n, c, h, w));
-        let q = l2_normalize(self.query.forward_train(x1.traced(grads)));
-        let k = self.keys(dev, &batch.views[1].data, (n, c, h, w));
-        let queue = self.queue.as_ref().expect("MoCo: no queue (Method::begin was not called)");
-        let negatives = dev.tensor_from_vec(queue.keys.clone(), (queue.capacity(), Z));
-        let k_pos = dev.tensor_from_vec(k.clone(), (n, Z));
-        self.pending_keys = Some(k);
-        info_nce(q, k_pos, negatives, self.tau as f32)
+        let pass = self.contrast(batch, dev, grads);
+        info_nce(pass.q, pass.k_pos, pass.negatives, self.tau as f32)
     }
 
     fn after_step(&mut self, _progress: f32) {

@@ -7,11 +7,13 @@
 
 pub mod infonce;
 pub mod instdisc;
+pub mod mochi;
 pub mod moco;
 pub mod simclr;
 
-pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits};
+pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;
+pub use mochi::MoCHi;
 pub use moco::MoCo;
 pub use simclr::{nt_xent, SimClr};
 

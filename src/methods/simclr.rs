@@ -23,6 +23,7 @@ use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
 
+// ANCHOR: nt_xent
 /// NT-Xent over `z = [z⁽¹⁾; z⁽²⁾]`, a `(2N, D)` batch where rows `i` and `i + N` are the two
 /// views of image `i`. Returns the mean loss over the `2N` anchors.
 ///
@@ -32,6 +33,11 @@ pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tenso
     let (two_n, _) = *z.shape();
     assert!(two_n % 2 == 0 && two_n >= 2, "nt_xent: expected an even number of rows (two views), got {two_n}");
     assert!(tau > 0.0, "nt_xent: the temperature τ must be positive");
+    // BEGIN SOLUTION
+    // HINT: sim = normalised z times its own transpose, divided by τ: a (2N, 2N) matrix.
+    // HINT: `dot_matrix(z, z)` would use one tensor twice: pass `fresh_copy(&z)` as the second.
+    // HINT: mask the diagonal (k = i) with a large negative number, not −∞ (0 · ∞ is NaN).
+    // HINT: the positive of row i is row (i + N) mod 2N; the loss is the mean over all 2N rows.
     let n = two_n / 2;
     let dev = z.device().clone();
     let z = l2_normalize(z);
@@ -48,7 +54,9 @@ pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tenso
     let pos_logit = sim.with_empty_tape().select(dev.tensor_from_vec(positives, (two_n,)));
     let log_denominator = sim.logsumexp::<(usize,), Axis<1>>();
     (log_denominator - pos_logit).mean()
+    // END SOLUTION
 }
+// ANCHOR_END: nt_xent
 
 /// SimCLR's trainable parts: encoder `f` (kept for evaluation) and projection head `g`
 /// (thrown away), plus the temperature τ (saved with the weights).

@@ -12,6 +12,8 @@
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 
+// ANCHOR: moco_momentum_queue
+/// Visits each pair of tensors (key encoder's, query encoder's) and applies the update.
 struct MomentumOp {
     m: f64,
 }
@@ -27,8 +29,12 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for MomentumOp {
         _opts: TensorOptions<S, f32, D>,
         (target, online): (&mut Tensor<S, f32, D>, &Tensor<S, f32, D>),
     ) -> Result<Option<Tensor<S, f32, D>>, Self::Err> {
+        // BEGIN SOLUTION
+        // HINT: `a.try_axpy(alpha, b, beta)` sets a ← alpha · a + beta · b, in place.
+        // HINT: `target` is θ_k (it keeps most of itself), `online` is θ_q; m = `self.m`.
         target.try_axpy(self.m, online, 1.0 - self.m)?;
         Ok(None)
+        // END SOLUTION
     }
 }
 
@@ -37,3 +43,4 @@ pub fn momentum_update<M: TensorCollection<f32, D>, D: Device<f32>>(target: &mut
     assert!((0.0..=1.0).contains(&m), "momentum_update: m must be in [0, 1], got {m}");
     M::iter_tensors(&mut RecursiveWalker { m: (target, online), f: &mut MomentumOp { m } }).expect("momentum update");
 }
+// ANCHOR_END: moco_momentum_queue

@@ -9,9 +9,29 @@ use crate::error::{Error, Result};
 /// Height of one table row, in pixels.
 const ROW_PX: u32 = 34;
 
+/// Average width of a footer character (16 px DejaVu Sans), for wrapping, and a footer line's height.
+const FOOTER_CHAR_PX: u32 = 9;
+const FOOTER_LINE_PX: u32 = 22;
+
+/// `text` split into lines of at most `max_chars` characters at spaces (a longer word gets a
+/// line of its own). Empty text gives no lines.
+fn wrap(text: &str, max_chars: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= max_chars.max(1) => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
 /// Draws a table: `header` in bold-ish dark type on a grey band, then one line per row, text
 /// left-aligned in evenly spaced columns; the chart's title above and `footer` (e.g. an
-/// experiment's verdict; may be empty) below in smaller type. Only `chart.width` is used: the
+/// experiment's verdict; may be empty) below in smaller type, wrapped to the width. Only `chart.width` is used: the
 /// height follows from the number of rows.
 ///
 /// Errors ([`Error::Config`]): no header, or a row without exactly one cell per header column.
@@ -24,7 +44,8 @@ pub fn table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>], footer: &str, ch
         return Err(Error::config(format!("{WHAT}: row {i} has {} cells for {} columns", r.len(), header.len())));
     }
     let title_px = if chart.title.is_empty() { 10 } else { 50 };
-    let footer_px = if footer.is_empty() { 10 } else { 44 };
+    let footer_lines = wrap(footer, (chart.width.saturating_sub(32) / FOOTER_CHAR_PX) as usize);
+    let footer_px = 10 + FOOTER_LINE_PX * footer_lines.len() as u32;
     let height = title_px + ROW_PX * (rows.len() as u32 + 1) + footer_px;
     let sized = Chart { height, ..chart.clone() };
     render(WHAT, &sized, |root| {
@@ -50,9 +71,9 @@ pub fn table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>], footer: &str, ch
                 root.draw(&PathElement::new(vec![(margin, line_y), (width as i32 - margin, line_y)], RGBColor(210, 210, 210)))?;
             }
         }
-        if !footer.is_empty() {
-            let y = top + (rows.len() as i32 + 1) * ROW_PX as i32 + 14;
-            root.draw(&Text::new(footer, (margin, y), label_font()))?;
+        let footer_top = top + (rows.len() as i32 + 1) * ROW_PX as i32 + 12;
+        for (i, line) in footer_lines.iter().enumerate() {
+            root.draw(&Text::new(line.as_str(), (margin, footer_top + i as i32 * FOOTER_LINE_PX as i32), label_font()))?;
         }
         Ok(())
     })

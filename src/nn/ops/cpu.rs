@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Number of threads the CPU kernels give to `gemm` (matrix products).
+/// Number of threads the CPU kernels use: for `gemm` (matrix products) and for the loops they
+/// split by batch element or row block (attention, LayerNorm, GELU).
 ///
 /// Default: `SELFSUP_THREADS` from the environment if set, otherwise the number of cores
 /// (`std::thread::available_parallelism`). On the 2-core machines the course targets, two
@@ -101,6 +102,41 @@ pub(crate) fn matmul(
     n: usize,
     k: usize,
     c: &mut [f32],
+    c_strides: (usize, usize),
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+) {
+    matmul_in(parallelism(), m, n, k, c, c_strides, accumulate, a, a_strides, b, b_strides)
+}
+
+/// [`matmul`] on the calling thread only: for the many small products of an op that already
+/// runs its batch in parallel (attention heads).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [f32],
+    c_strides: (usize, usize),
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+) {
+    matmul_in(gemm::Parallelism::None, m, n, k, c, c_strides, accumulate, a, a_strides, b, b_strides)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn matmul_in(
+    par: gemm::Parallelism,
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [f32],
     (c_rs, c_cs): (usize, usize),
     accumulate: bool,
     a: &[f32],
@@ -141,8 +177,54 @@ pub(crate) fn matmul(
             false,
             false,
             false,
-            parallelism(),
+            par,
         )
+    }
+}
+
+/// Runs `f(i)` for `i` in `0..n` on [`threads`] threads (on the calling thread alone when that
+/// is 1), in contiguous blocks of indices. For kernels whose work splits by batch element.
+pub(crate) fn parallel_for<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
+    use rayon::prelude::*;
+    let t = threads();
+    if t <= 1 || n <= 1 {
+        (0..n).for_each(f);
+    } else {
+        (0..n).into_par_iter().with_min_len(n.div_ceil(t)).for_each(f);
+    }
+}
+
+/// A mutable buffer that the tasks of [`parallel_for`] write in disjoint chunks.
+pub(crate) struct Disjoint<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: `Disjoint` only hands out chunks through `chunk`, whose contract forbids overlap.
+unsafe impl Send for Disjoint<'_> {}
+unsafe impl Sync for Disjoint<'_> {}
+
+impl<'a> Disjoint<'a> {
+    pub(crate) fn new(buf: &'a mut [f32]) -> Self {
+        Self { ptr: buf.as_mut_ptr(), len: buf.len(), _borrow: std::marker::PhantomData }
+    }
+    /// Chunk `i` of size `size`.
+    ///
+    /// # Safety
+    /// No two live chunks may overlap: each task takes only its own index.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn chunk(&self, i: usize, size: usize) -> &'a mut [f32] {
+        self.chunk_at(i * size, size)
+    }
+    /// The `len` values from `offset`.
+    ///
+    /// # Safety
+    /// As [`Disjoint::chunk`].
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn chunk_at(&self, offset: usize, len: usize) -> &'a mut [f32] {
+        assert!(offset + len <= self.len, "chunk {offset}..{} out of a buffer of {}", offset + len, self.len);
+        std::slice::from_raw_parts_mut(self.ptr.add(offset), len)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The layers dfdx 0.13 lacks on stable Rust (conv, pooling) and the ones that are too slow when
-//! composed from its generic ops (BatchNorm), written as real dfdx operations.
+//! composed from its generic ops (BatchNorm; and for the ViT: linear, LayerNorm, attention,
+//! GELU), written as real dfdx operations.
 //!
 //! Each op has two implementations:
 //! - a **reference** built only from dfdx's public tensor ops (gather, matmul, max, ...), which
@@ -10,15 +11,24 @@
 //! The [`Backend`] trait picks one per device: `Cpu` gets the fast kernels, other devices the
 //! reference. Tests check the two against each other and against finite differences.
 
+mod attention;
 mod batchnorm;
 mod conv2d;
 mod cpu;
+mod gelu;
+mod layernorm;
+mod linear;
 mod pool;
+mod vmath;
 
 pub use batchnorm::{batchnorm2d_reference, BatchStats};
 pub use conv2d::{conv2d_reference, ConvGeom};
 pub use cpu::{set_threads, threads, tune_allocator};
 pub use pool::{global_avg_pool_reference, max_pool2d_reference};
+pub use attention::{attention_maps, attention_reference, Maps};
+pub use gelu::gelu_reference;
+pub use layernorm::layer_norm_reference;
+pub use linear::linear_reference;
 
 use dfdx::prelude::*;
 
@@ -52,6 +62,19 @@ pub trait Backend: Device<f32> {
         beta: Vector<Self>,
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>);
+
+    /// Fully connected layer `y = x·Wᵀ + b` for `x: (N, I)`, `W: (O, I)`, `b: (O,)`.
+    fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T>;
+
+    /// Layer normalisation of each row of `x: (N, D)`: `y = γ (x − μ_n) / sqrt(σ²_n + ε) + β`.
+    fn layer_norm<T: Tape<f32, Self>>(x: Mat<Self, T>, gamma: Vector<Self>, beta: Vector<Self>, eps: f32) -> Mat<Self, T>;
+
+    /// Multi-head attention `softmax(Q·Kᵀ/√d)·V` of `B` sequences of `tokens` tokens, from the
+    /// packed `[Q | K | V]` matrix `(B·tokens, 3D)` to the concatenated heads `(B·tokens, D)`.
+    fn attention<T: Tape<f32, Self>>(qkv: Mat<Self, T>, tokens: usize, heads: usize) -> Mat<Self, T>;
+
+    /// GELU (tanh form), element-wise.
+    fn gelu<T: Tape<f32, Self>>(x: Mat<Self, T>) -> Mat<Self, T>;
 }
 
 impl Backend for Cpu {
@@ -71,6 +94,18 @@ impl Backend for Cpu {
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>) {
         batchnorm::batchnorm2d_cpu(x, gamma, beta, eps)
+    }
+    fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T> {
+        linear::linear_cpu(x, w, b)
+    }
+    fn layer_norm<T: Tape<f32, Self>>(x: Mat<Self, T>, gamma: Vector<Self>, beta: Vector<Self>, eps: f32) -> Mat<Self, T> {
+        layernorm::layer_norm_cpu(x, gamma, beta, eps)
+    }
+    fn attention<T: Tape<f32, Self>>(qkv: Mat<Self, T>, tokens: usize, heads: usize) -> Mat<Self, T> {
+        attention::attention_cpu(qkv, tokens, heads)
+    }
+    fn gelu<T: Tape<f32, Self>>(x: Mat<Self, T>) -> Mat<Self, T> {
+        gelu::gelu_cpu(x)
     }
 }
 
@@ -95,6 +130,18 @@ macro_rules! reference_backend {
                 eps: f32,
             ) -> (Img<Self, T>, BatchStats<Self>) {
                 batchnorm2d_reference(x, gamma, beta, eps)
+            }
+            fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T> {
+                linear_reference(x, w, b)
+            }
+            fn layer_norm<T: Tape<f32, Self>>(x: Mat<Self, T>, gamma: Vector<Self>, beta: Vector<Self>, eps: f32) -> Mat<Self, T> {
+                layer_norm_reference(x, gamma, beta, eps)
+            }
+            fn attention<T: Tape<f32, Self>>(qkv: Mat<Self, T>, tokens: usize, heads: usize) -> Mat<Self, T> {
+                attention_reference(qkv, tokens, heads)
+            }
+            fn gelu<T: Tape<f32, Self>>(x: Mat<Self, T>) -> Mat<Self, T> {
+                gelu_reference(x)
             }
         }
     };

@@ -1,0 +1,106 @@
+//! The exercises, in course order: where each one's reference code lives and what its crate
+//! imports. Everything else about an exercise is a file under `course/spec/<name>/`
+//! (`README.md`, `public.rs`, `mutants.txt`) or `tests/hidden/<name>.rs`.
+
+/// One library file holding anchored code of an exercise, and the text the generated crate
+/// puts around that code (e.g. `impl KeyQueue {` … `}` when the anchor is a method).
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    /// Relative to the repository root.
+    pub file: &'static str,
+    pub before: &'static str,
+    pub after: &'static str,
+}
+
+/// A source whose anchored code stands on its own.
+pub const fn plain(file: &'static str) -> Source {
+    Source { file, before: "", after: "" }
+}
+
+/// One graded exercise.
+#[derive(Debug, Clone, Copy)]
+pub struct Exercise {
+    /// Folder name under `exercises/`, `solutions/`, `course/spec/` (the slides link to it).
+    pub name: &'static str,
+    /// One line shown at the top of the generated `src/lib.rs`.
+    pub title: &'static str,
+    /// Library files holding this exercise's `// ANCHOR: <name>` … `// ANCHOR_END: <name>`
+    /// regions, concatenated in this order.
+    pub sources: &'static [Source],
+    /// What the generated crate starts with: the anchored code's imports (written against
+    /// `selfsup::` instead of `crate::`) and any private helper it calls.
+    pub prelude: &'static str,
+}
+
+/// The anchor of `moco_momentum_queue` in `moco.rs` is the method `KeyQueue::push`; a crate
+/// cannot add methods to the library's type, so the exercise has its own `KeyQueue` with the
+/// same fields, built from the library's random initial queue.
+const KEY_QUEUE: &str = "/// The FIFO queue of keys (the library's `selfsup::methods::moco::KeyQueue`, as a type of
+/// this crate): a ring buffer of `capacity` rows of `dim` values.
+pub struct KeyQueue {
+    pub keys: Vec<f32>,
+    pub dim: usize,
+    /// Row where the next key goes.
+    pub ptr: usize,
+}
+
+impl KeyQueue {
+    /// A queue of `capacity` random unit vectors (as MoCo initialises it).
+    pub fn random(capacity: usize, dim: usize, seed: u64) -> Self {
+        let q = selfsup::methods::moco::KeyQueue::random(capacity, dim, seed);
+        Self { keys: q.keys, dim: q.dim, ptr: q.ptr }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.keys.len() / self.dim
+    }
+
+";
+
+/// Part 1: introduction and contrastive learning.
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        name: "info_nce",
+        title: "Cosine-similarity matrix and InfoNCE with a numerically stable log-sum-exp",
+        sources: &[plain("src/nn/functional.rs"), plain("src/methods/infonce.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
+    },
+    Exercise {
+        name: "nt_xent",
+        title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask",
+        sources: &[plain("src/methods/simclr.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::{dot_matrix, fresh_copy, l2_normalize};\nuse selfsup::nn::ops::Mat;\n",
+    },
+    Exercise {
+        name: "memory_bank",
+        title: "InstDisc's memory bank: the momentum update of the bank entries",
+        sources: &[plain("src/methods/instdisc.rs")],
+        prelude: "",
+    },
+    Exercise {
+        name: "augment_crop",
+        title: "Random resized crop: cropping a region and resizing it with bilinear interpolation",
+        sources: &[plain("src/augment/crop.rs")],
+        prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
+    },
+    Exercise {
+        name: "moco_momentum_queue",
+        title: "MoCo's momentum update of the key encoder and its FIFO queue of keys",
+        sources: &[plain("src/nn/ema.rs"), Source { file: "src/methods/moco.rs", before: KEY_QUEUE, after: "}\n" }],
+        prelude: "use dfdx::nn::tensor_collection::*;\nuse dfdx::prelude::*;\n",
+    },
+    Exercise {
+        name: "mochi",
+        title: "MoCHi: selecting the hardest negatives and mixing them",
+        sources: &[plain("src/methods/mochi.rs")],
+        prelude: "",
+    },
+];
+
+/// The exercise called `name`, or an error listing the known ones.
+pub fn find(name: &str) -> Result<&'static Exercise, String> {
+    EXERCISES.iter().find(|e| e.name == name).ok_or_else(|| {
+        let known: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
+        format!("unknown exercise `{name}` (known: {})", known.join(", "))
+    })
+}

@@ -1,0 +1,66 @@
+//! `selfsup experiment`: the sweeps' settings, the verdict rules, and a tiny end-to-end run.
+
+use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
+use selfsup::figures::{Experiment, ExperimentRow};
+use selfsup::train::TrainConfig;
+
+fn base() -> TrainConfig {
+    TrainConfig { epochs: 1, train_images: 200, test_images: 100, batch_size: 32, ..TrainConfig::default() }
+}
+
+fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0 }
+}
+
+fn experiment(name: &str, baseline: f64, rows: Vec<ExperimentRow>) -> Experiment {
+    Experiment { experiment: name.into(), parameter: "p".into(), baseline_knn_top1: baseline, rows, verdict: String::new(), settings: serde_json::Value::Null }
+}
+
+#[test]
+fn every_experiment_changes_only_its_parameter() {
+    for name in EXPERIMENTS {
+        let s = sweep(name, &base()).unwrap();
+        assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
+        for setting in &s.settings {
+            assert_eq!((setting.config.epochs, setting.config.train_images), (1, 200), "{name}: the budget comes from the base config");
+        }
+    }
+    let m: Vec<f64> = sweep("moco-momentum", &base()).unwrap().settings.iter().map(|s| s.config.momentum).collect();
+    assert_eq!(m, vec![0.0, 0.9, 0.99, 0.999, 0.9999]);
+    let neg = sweep("negatives", &base()).unwrap();
+    assert_eq!(neg.settings[0].value, 30.0, "SimCLR with B = 16 has 2B - 2 negatives");
+    assert_eq!(neg.settings.last().unwrap().config.queue_size, 4096);
+    let aug = sweep("augmentations", &base()).unwrap();
+    assert_eq!(aug.settings[1].config.color_strength, 0.0);
+    assert_eq!(aug.settings[2].config.crop_min_scale, 1.0);
+    let err = sweep("bogus", &base()).unwrap_err().to_string();
+    assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
+}
+
+#[test]
+fn verdicts_follow_the_numbers() {
+    let shape = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.9", 0.9, 0.3), row("m = 0.99", 0.99, 0.45), row("m = 0.999", 0.999, 0.4)]);
+    assert!(verdict("moco-momentum", &shape).starts_with("Reproduces"), "{}", verdict("moco-momentum", &shape));
+    let flat = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.18), row("m = 0.99", 0.99, 0.19)]);
+    assert!(verdict("moco-momentum", &flat).starts_with("Not reproduced"), "{}", verdict("moco-momentum", &flat));
+    let helps = experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.40), row("MoCo + MoCHi", 1.0, 0.43)]);
+    assert!(verdict("mochi", &helps).starts_with("Reproduces"));
+    let hurts = experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.40), row("MoCo + MoCHi", 1.0, 0.39)]);
+    assert!(verdict("mochi", &hurts).starts_with("Does not reproduce"));
+    let colour = experiment("augmentations", 0.2, vec![row("crop + colour", 0.0, 0.6), row("no colour jitter", 1.0, 0.3)]);
+    assert!(verdict("augmentations", &colour).starts_with("Reproduces"));
+}
+
+#[test]
+fn a_tiny_sweep_writes_its_json_and_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sweep("mochi", &base()).unwrap();
+    let result = run(&s, &dir.path().join("runs"), &dir.path().join("out"), true).unwrap();
+    assert_eq!(result.rows.len(), 2);
+    let back = Experiment::load(&dir.path().join("out/mochi.json")).unwrap();
+    assert_eq!(back.rows.len(), 2);
+    assert_eq!(back.verdict, result.verdict);
+    assert!(back.rows.iter().all(|r| (0.0..=1.0).contains(&r.knn_top1) && r.wall_seconds > 0.0));
+    let png = image::open(dir.path().join("out/mochi.png")).unwrap();
+    assert!(png.width() > 100 && png.height() > 100);
+}
