@@ -22,9 +22,13 @@ pub mod data {
 pub mod augment;
 pub mod methods;
 pub mod nn;
+pub mod notebook;
 pub mod plot;
 pub mod run;
 pub mod supervised;
 pub mod train;
 
 pub use error::{Error, Result};
+/// dfdx, re-exported so that a notebook (or any user) names the same version the kit uses:
+/// `use selfsup::dfdx::prelude::*;`.
+pub use dfdx;

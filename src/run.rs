@@ -3,11 +3,11 @@
 //! directory (`config.json`, `metrics.jsonl`, `checkpoint.safetensors`, `state.json`,
 //! `summary.json`).
 
-use crate::data::dataset::Splits;
+use crate::data::dataset::{ImageDataset, Splits};
 use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalReport, KnnConfig, LinearProbeConfig};
+use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
 use crate::methods::{InstDisc, Method, MoCHi, MoCo, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
@@ -316,4 +316,21 @@ pub fn eval(checkpoint: &Path, dataset: Option<&str>) -> Result<Summary> {
     }
     validate(&cfg)?;
     dispatch!(&cfg, eval_as, &cfg, checkpoint)
+}
+
+/// The frozen representation `h = f(x)` of every image of `data` (row-major, `n × dim`) and
+/// `dim`, for the method and encoder that `cfg` names: with the weights saved at `checkpoint`,
+/// or at random initialisation (seed `cfg.seed`, as the baseline of `selfsup train`) when it
+/// is `None`. No gradient is computed: notebooks use it to look inside a trained model.
+pub fn embed(cfg: &TrainConfig, checkpoint: Option<&Path>, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
+    validate(cfg)?;
+    dispatch!(cfg, embed_as, cfg, checkpoint, data)
+}
+
+fn embed_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint: Option<&Path>, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
+    let (dev, mut model) = build::<M>(cfg, cfg.seed);
+    if let Some(path) = checkpoint {
+        load_model(&mut model, path)?;
+    }
+    Ok(embed_dataset(&model, &dev, data, 500))
 }

@@ -101,6 +101,14 @@ pub fn render_augmentation_grid(
         return Err(Error::config(format!("{}: no images to draw", path.display())));
     }
     check_channels(images, path)?;
+    let tiles = augmentation_tiles(images, pipeline, views_per_image, seed);
+    let (buf, w, h) = image_grid_rgb8(&tiles, 1 + views_per_image, tile_scale(&tiles));
+    write_png_atomic(path, &buf, w, h)
+}
+
+/// The tiles of an augmentation grid, row by row: each image followed by `views_per_image`
+/// views of it drawn from [`image_rng`]`(seed, i)`.
+pub fn augmentation_tiles(images: &[Image], pipeline: &dyn Transform, views_per_image: usize, seed: u64) -> Vec<Image> {
     let mut tiles = Vec::with_capacity(images.len() * (1 + views_per_image));
     for (i, img) in images.iter().enumerate() {
         let mut rng = image_rng(seed, i as u64);
@@ -109,10 +117,14 @@ pub fn render_augmentation_grid(
             tiles.push(pipeline.apply(img, &mut rng));
         }
     }
-    let largest = tiles.iter().map(|t| t.height.max(t.width)).max().unwrap_or(1).max(1);
-    let scale = (TARGET_TILE as f32 / largest as f32).round().max(1.0) as usize;
-    let (buf, w, h) = image_grid_rgb8(&tiles, 1 + views_per_image, scale);
-    write_png_atomic(path, &buf, w, h)
+    tiles
+}
+
+/// The integer up-scaling that brings the largest of `images` to about 96 pixels (×3 for
+/// 32-px images, ×1 from 96 px up).
+pub fn tile_scale(images: &[Image]) -> usize {
+    let largest = images.iter().map(|t| t.height.max(t.width)).max().unwrap_or(1).max(1);
+    (TARGET_TILE as f32 / largest as f32).round().max(1.0) as usize
 }
 
 fn check_channels(images: &[Image], path: &Path) -> Result<()> {

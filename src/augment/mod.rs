@@ -39,7 +39,7 @@ pub use colour::{
 };
 pub use crop::{resize_bilinear, resized_crop, CenterCrop, CropBox, RandomResizedCrop, Resize};
 pub use flip::{hflip, RandomHorizontalFlip};
-pub use grid::{image_grid_rgb8, render_augmentation_grid, render_image_grid, GRID_BORDER};
+pub use grid::{augmentation_tiles, image_grid_rgb8, render_augmentation_grid, render_image_grid, tile_scale, GRID_BORDER};
 pub use pipeline::{image_rng, MultiCrop, Pipeline, ViewBatch, ViewGenerator};
 pub use solarize::{solarize, Solarize};
 
