@@ -57,7 +57,12 @@ fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: imp
 /// The runs of experiment `name`, each derived from `base` (its budget: epochs, images,
 /// encoder, seed).
 pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
-    let with = |method: &str| TrainConfig { method: method.into(), ..base.clone() };
+    // Each method's own optimiser and queue settings (`TrainConfig::for_method`), with the
+    // experiment's budget (epochs, images, encoder, seed) from `base`.
+    let with = |method: &str| {
+        let recipe = TrainConfig::for_method(method);
+        TrainConfig { method: method.into(), lr: recipe.lr, momentum: recipe.momentum, queue_size: recipe.queue_size, ..base.clone() }
+    };
     let sweep = match name {
         "moco-momentum" => Sweep {
             name: "moco-momentum",

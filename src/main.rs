@@ -18,6 +18,7 @@ USAGE:
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
+                  (defaults depend on --method: MoCo/MoCHi 8 epochs, lr 1e-3, m 0.996, K 512; InstDisc 10 epochs)
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
@@ -70,7 +71,9 @@ impl Args {
 }
 
 fn train(mut args: Args) -> Result<(), Error> {
-    let mut cfg = TrainConfig::default();
+    // Per-method defaults first (`TrainConfig::for_method`), then every flag given.
+    let method: String = args.parsed("--method")?.unwrap_or_else(|| TrainConfig::default().method);
+    let mut cfg = TrainConfig::for_method(&method);
     macro_rules! set {
         ($flag:literal, $field:ident) => {
             if let Some(v) = args.parsed($flag)? {
@@ -78,7 +81,6 @@ fn train(mut args: Args) -> Result<(), Error> {
             }
         };
     }
-    set!("--method", method);
     set!("--encoder", encoder);
     set!("--dataset", dataset);
     set!("--epochs", epochs);

@@ -94,3 +94,44 @@ fn info_nce_gradient_matches_finite_differences() {
         assert!((fd - gq[i]).abs() < 2e-3, "dL/dq[{i}]: autodiff {} vs finite differences {fd}", gq[i]);
     }
 }
+
+/// The memory bank starts from the initial network's features of every image. They must
+/// differ from image to image: with eval-mode BatchNorm at initialisation (running statistics
+/// still 0 and 1) they were nearly one vector, and training never recovered (17.9% kNN vs
+/// 21.2% random init).
+#[test]
+fn memory_bank_starts_from_distinct_features() {
+    use dfdx::nn::BuildModule;
+    use selfsup::data::shapes::{self, ShapesConfig};
+    use selfsup::methods::{InstDisc, Method};
+    use selfsup::nn::TinyConvNet;
+    let dev: Cpu = Default::default();
+    let data = shapes::generate(&ShapesConfig { n_train: 200, n_test: 8, ..ShapesConfig::default() }).train;
+    let mut model = InstDisc::<TinyConvNet<Cpu>, 128, 128, 32, f32, Cpu>::build(&dev);
+    model.begin(&dev, &data);
+    let bank = model.bank.as_ref().expect("begin makes the bank").as_vec();
+    let rows: Vec<&[f32]> = bank.chunks(32).collect();
+    assert_eq!(rows.len(), 200);
+    let mut sum = 0.0f32;
+    let mut pairs = 0;
+    for i in 0..rows.len() {
+        assert!((dot(rows[i], rows[i]) - 1.0).abs() < 1e-4, "bank rows are unit vectors");
+        for j in i + 1..rows.len() {
+            sum += dot(rows[i], rows[j]);
+            pairs += 1;
+        }
+    }
+    let mean_cos = sum / pairs as f32;
+    // What eval mode would have given, on the same images and network.
+    let x: selfsup::nn::ops::Img<Cpu> = dev.tensor_from_vec(data.pixels.clone(), (200, 3, data.height, data.width));
+    let eval = selfsup::nn::functional::l2_normalize(model.branch.forward_eval(x)).as_vec();
+    let e: Vec<&[f32]> = eval.chunks(32).collect();
+    let eval_cos = (1..200).map(|i| dot(e[0], e[i])).sum::<f32>() / 199.0;
+    println!("mean cosine between bank entries: {mean_cos:.3} (eval-mode BatchNorm: {eval_cos:.3})");
+    assert!(mean_cos < 0.8, "bank entries of different images are too alike: mean cosine {mean_cos:.3}");
+    assert!(eval_cos > mean_cos, "eval mode at initialisation gives more alike vectors ({eval_cos:.3})");
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -228,3 +228,19 @@ fn cli_resume_continues_a_run_and_refuses_a_different_one() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("config.json") && stderr.contains("cannot resume"), "{stderr}");
 }
+
+#[test]
+fn cli_starts_from_the_methods_defaults_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = selfsup(&[
+        "train", "--method", "moco", "--epochs", "1", "--batch-size", "32", "--train-images", "64", "--test-images", "20",
+        "--queue-size", "96", "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let recipe = TrainConfig::for_method("moco");
+    assert_ne!(recipe.lr, TrainConfig::default().lr, "MoCo has its own learning rate");
+    assert_eq!((config.lr, config.momentum), (recipe.lr, recipe.momentum), "unset flags keep MoCo's defaults");
+    assert_eq!((config.epochs, config.queue_size, config.batch_size), (1, 96, 32), "flags override them");
+}

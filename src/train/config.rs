@@ -39,6 +39,29 @@ pub struct TrainConfig {
     pub knn_t: f32,
 }
 
+impl TrainConfig {
+    /// The defaults for `method`: [`TrainConfig::default`] (tuned for SimCLR) with the
+    /// settings each method needs to learn in minutes on two cores, measured on the built-in
+    /// dataset (see the README's results). Command-line flags override them.
+    ///
+    /// MoCo and MoCHi: the key encoder must change slowly compared with the span of the
+    /// queue, or the queue's keys come from visibly older encoders and the query can tell
+    /// the positive from the negatives by "how recent" rather than by content. With AdamW at
+    /// 2e-3, m = 0.99 and a 4096-key queue (64 batches), the representation collapsed and
+    /// ended below the random-init baseline; learning rate 1e-3, m = 0.996 and a queue of
+    /// 512 keys (8 batches) learn, given 8 epochs.
+    ///
+    /// InstDisc: each bank entry moves once per epoch, so it needs more epochs (10).
+    pub fn for_method(method: &str) -> Self {
+        let base = Self { method: method.into(), ..Self::default() };
+        match method {
+            "moco" | "mochi" => Self { epochs: 8, lr: 1e-3, momentum: 0.996, queue_size: 512, ..base },
+            "instdisc" => Self { epochs: 10, ..base },
+            _ => base,
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
