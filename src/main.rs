@@ -70,7 +70,9 @@ impl Args {
 }
 
 fn train(mut args: Args) -> Result<(), Error> {
-    let mut cfg = TrainConfig::default();
+    // The method first: its defaults are the base the other flags change.
+    let method: Option<String> = args.parsed("--method")?;
+    let mut cfg = method.map_or_else(TrainConfig::default, |m| TrainConfig::for_method(&m));
     macro_rules! set {
         ($flag:literal, $field:ident) => {
             if let Some(v) = args.parsed($flag)? {
@@ -78,7 +80,6 @@ fn train(mut args: Args) -> Result<(), Error> {
             }
         };
     }
-    set!("--method", method);
     set!("--encoder", encoder);
     set!("--dataset", dataset);
     set!("--epochs", epochs);

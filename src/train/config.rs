@@ -39,6 +39,18 @@ pub struct TrainConfig {
     pub knn_t: f32,
 }
 
+impl TrainConfig {
+    /// The defaults for `method`: [`TrainConfig::default`] with the settings a method needs
+    /// changed (Deep InfoMax: stronger colour jitter, see [`crate::methods::dim`]).
+    pub fn for_method(method: &str) -> Self {
+        let mut cfg = Self { method: method.into(), ..Self::default() };
+        if method == "dim" {
+            cfg.color_strength = crate::methods::dim::DEFAULT_COLOR_STRENGTH;
+        }
+        cfg
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
