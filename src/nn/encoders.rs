@@ -23,6 +23,17 @@ pub trait Encoder<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clo
     fn forward_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Mat<D, T>;
     /// Evaluation mode (BatchNorm uses its running averages).
     fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T>;
+    /// Training mode, also returning **local features**: `(h, map)` where `h = f(x)` is the
+    /// representation `(B, DIM)` and `map` the last feature map `(B, DIM, h', w')`, one
+    /// `DIM`-vector per location (the conv map before global pooling, the ViT's patch tokens).
+    /// Deep InfoMax contrasts the two. Both share one tape: use them in the same loss.
+    fn forward_train_with_map<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>);
+}
+
+/// `(global_avg_pool(map), map)` with both on the tape: the pooling gets an empty tape that
+/// merges back into `map`'s when the two meet in a loss.
+fn pooled_with_map<D: Backend, T: Tape<f32, D>>(map: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
+    (D::global_avg_pool(map.with_empty_tape()), map)
 }
 
 /// `conv-bn-relu ×4` with 2×2 max pooling after the first three blocks, then global average
@@ -63,10 +74,7 @@ impl<const C1: usize, const C2: usize, const C3: usize, const C4: usize, D: Back
     const NAME: &'static str = "convnet";
 
     fn forward_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Mat<D, T> {
-        let x = D::max_pool2d(self.block1.forward_train(x), 2, 2);
-        let x = D::max_pool2d(self.block2.forward_train(x), 2, 2);
-        let x = D::max_pool2d(self.block3.forward_train(x), 2, 2);
-        D::global_avg_pool(self.block4.forward_train(x))
+        D::global_avg_pool(self.feature_map_train(x))
     }
 
     fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T> {
@@ -74,6 +82,20 @@ impl<const C1: usize, const C2: usize, const C3: usize, const C4: usize, D: Back
         let x = D::max_pool2d(self.block2.forward_eval(x), 2, 2);
         let x = D::max_pool2d(self.block3.forward_eval(x), 2, 2);
         D::global_avg_pool(self.block4.forward_eval(x))
+    }
+
+    fn forward_train_with_map<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
+        pooled_with_map(self.feature_map_train(x))
+    }
+}
+
+impl<const C1: usize, const C2: usize, const C3: usize, const C4: usize, D: Backend> ConvNet<C1, C2, C3, C4, f32, D> {
+    /// The last block's output `(B, C4, H/8, W/8)`, before global pooling (training mode).
+    pub fn feature_map_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Img<D, T> {
+        let x = D::max_pool2d(self.block1.forward_train(x), 2, 2);
+        let x = D::max_pool2d(self.block2.forward_train(x), 2, 2);
+        let x = D::max_pool2d(self.block3.forward_train(x), 2, 2);
+        self.block4.forward_train(x)
     }
 }
 
@@ -154,13 +176,22 @@ impl<const C1: usize, const C2: usize, const C3: usize, D: Backend> Encoder<D> f
     const NAME: &'static str = "resnet";
 
     fn forward_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Mat<D, T> {
-        let x = self.stage1.forward_train(self.stem.forward_train(x));
-        let x = self.stage3.forward_train(self.stage2.forward_train(x));
-        D::global_avg_pool(x)
+        D::global_avg_pool(self.feature_map_train(x))
     }
     fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T> {
         let x = self.stage1.forward_eval(self.stem.forward_eval(x));
         let x = self.stage3.forward_eval(self.stage2.forward_eval(x));
         D::global_avg_pool(x)
+    }
+    fn forward_train_with_map<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
+        pooled_with_map(self.feature_map_train(x))
+    }
+}
+
+impl<const C1: usize, const C2: usize, const C3: usize, D: Backend> ResNet<C1, C2, C3, f32, D> {
+    /// The last stage's output `(B, C3, H/4, W/4)`, before global pooling (training mode).
+    pub fn feature_map_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Img<D, T> {
+        let x = self.stage1.forward_train(self.stem.forward_train(x));
+        self.stage3.forward_train(self.stage2.forward_train(x))
     }
 }

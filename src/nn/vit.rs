@@ -191,6 +191,17 @@ impl<D: Backend> Vit<f32, D> {
         norm(&self.norm, cls)
     }
 
+    /// `h` as [`Vit::forward`] gives it, and the normalised patch tokens of the last layer laid
+    /// out as a feature map `(B, 128, 8, 8)`: token `1 + 8·r + c` at row `r`, column `c`.
+    pub fn forward_with_map<T: Tape<f32, D>>(&self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
+        let b = x.shape().0;
+        let side = IMAGE / PATCH;
+        let t = norm(&self.norm, self.blocks(self.tokens(x))).reshape_like(&(b, TOKENS, WIDTH));
+        let h = t.with_empty_tape().slice((.., 0..1, ..)).reshape_like(&(b, WIDTH));
+        let map = t.slice((.., 1.., ..)).permute::<_, Axes3<0, 2, 1>>().reshape_like(&(b, WIDTH, side, side));
+        (h, map)
+    }
+
     /// Multiply-add FLOPs (×2) of one forward pass over `images` images: the patch embedding,
     /// and per block the Q/K/V, output and MLP projections and the two attention products.
     pub fn forward_flops(images: usize) -> f64 {
@@ -220,5 +231,8 @@ impl<D: Backend> Encoder<D> for Vit<f32, D> {
     }
     fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T> {
         self.forward(x)
+    }
+    fn forward_train_with_map<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
+        self.forward_with_map(x)
     }
 }

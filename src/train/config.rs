@@ -52,11 +52,14 @@ impl TrainConfig {
     /// 512 keys (8 batches) learn, given 8 epochs.
     ///
     /// InstDisc: each bank entry moves once per epoch, so it needs more epochs (10).
+    ///
+    /// Deep InfoMax: stronger colour jitter (see [`crate::methods::dim`]).
     pub fn for_method(method: &str) -> Self {
         let base = Self { method: method.into(), ..Self::default() };
         match method {
             "moco" | "mochi" => Self { epochs: 8, lr: 1e-3, momentum: 0.996, queue_size: 512, ..base },
             "instdisc" => Self { epochs: 10, ..base },
+            "dim" => Self { color_strength: crate::methods::dim::DEFAULT_COLOR_STRENGTH, ..base },
             _ => base,
         }
     }

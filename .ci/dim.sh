@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CI for Deep InfoMax (src/methods/dim.rs). Needs the Rust toolchain, and Python 3 + NumPy
+# to re-derive the golden values of tests/dim.rs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+echo "== NumPy reference: tests/golden/dim.py must print the values pasted into tests/dim.rs"
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+out=$(python3 tests/golden/dim.py)
+echo "$out"
+for v in $(echo "$out" | grep -oE -- '-?[0-9]+\.[0-9]{9}'); do
+    grep -q -- "$v" tests/dim.rs || { echo "tests/dim.rs lacks the golden value $v" >&2; exit 1; }
+done
+
+echo "== tests/dim.rs: loss vs NumPy, tiny-tau stability, gradient vs finite differences, learning run"
+cargo test --release --test dim -- --nocapture
+
+echo "== selfsup train --method dim (default settings): kNN must beat random init by 20 points"
+dir=$(mktemp -d)
+cargo run --release -- train --method dim --quiet --out "$dir"
+python3 - "$dir/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+gain = 100 * (s["knn_top1"] - s["baseline_knn_top1"])
+print(f"dim: kNN {100 * s['knn_top1']:.1f}% vs random init {100 * s['baseline_knn_top1']:.1f}% (+{gain:.1f} points)")
+assert gain >= 20, f"DIM beats random init by only {gain:.1f} points"
+PY
