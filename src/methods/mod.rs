@@ -5,12 +5,14 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 
+pub mod cpc;
 pub mod infonce;
 pub mod instdisc;
 pub mod mochi;
 pub mod moco;
 pub mod simclr;
 
+pub use cpc::Cpc;
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;
 pub use mochi::MoCHi;
