@@ -79,6 +79,9 @@ fn train(mut args: Args) -> Result<(), Error> {
         };
     }
     set!("--method", method);
+    if cfg.method == "cpc" {
+        cfg.epochs = selfsup::methods::cpc::DEFAULT_EPOCHS; // --epochs below still overrides it
+    }
     set!("--encoder", encoder);
     set!("--dataset", dataset);
     set!("--epochs", epochs);
