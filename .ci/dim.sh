@@ -17,12 +17,4 @@ done
 # runs with the rest of `cargo test --release` in .ci/run.
 
 echo "== selfsup train --method dim (default settings): kNN must beat random init by 20 points"
-dir=$(mktemp -d)
-cargo run --release -- train --method dim --quiet --out "$dir"
-python3 - "$dir/summary.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-gain = 100 * (s["knn_top1"] - s["baseline_knn_top1"])
-print(f"dim: kNN {100 * s['knn_top1']:.1f}% vs random init {100 * s['baseline_knn_top1']:.1f}% (+{gain:.1f} points)")
-assert gain >= 20, f"DIM beats random init by only {gain:.1f} points"
-PY
+.ci/method-margin.sh dim 20

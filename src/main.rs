@@ -13,7 +13,7 @@ const USAGE: &str = "\
 selfsup — self-supervised learning of visual representations, step by step
 
 USAGE:
-    selfsup train [--method simclr|instdisc|dim|moco|mochi] [--encoder convnet|tiny-convnet|resnet|vit]
+    selfsup train [--method simclr|instdisc|dim|cpc|moco|mochi] [--encoder convnet|tiny-convnet|resnet|vit]
                   [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]

@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{Dim, InstDisc, Method, MoCHi, MoCo, SimClr};
+use crate::methods::{Cpc, Dim, InstDisc, Method, MoCHi, MoCo, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,7 +26,7 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["dim", "instdisc", "moco", "mochi", "simclr"];
+pub const METHODS: &[&str] = &["cpc", "dim", "instdisc", "moco", "mochi", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet", "vit"];
 
@@ -116,6 +116,9 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
     }
     if !(0.0..=1.0).contains(&cfg.momentum) {
         return Err(Error::config("--momentum must be in [0, 1]"));
+    }
+    if cfg.encoder == "vit" && cfg.method == "cpc" {
+        return Err(Error::config("cpc feeds the encoder image patches; the vit encoder takes whole 32x32 images only"));
     }
     if cfg.queue_size == 0 {
         return Err(Error::config("--queue-size must be at least 1"));
@@ -296,6 +299,7 @@ macro_rules! dispatch {
             "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
             "mochi" => for_encoder!($cfg, MoCHi, $f, $($arg),*),
             "dim" => for_encoder!($cfg, Dim, $f, $($arg),*),
+            "cpc" => for_encoder!($cfg, Cpc, $f, $($arg),*),
             _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
         }
     };

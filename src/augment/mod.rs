@@ -16,6 +16,7 @@
 //! * [`ColorJitter`], [`RandomGrayscale`] — colour distortion.
 //! * [`GaussianBlur`], [`Solarize`] — BYOL's extra, asymmetric transforms.
 //! * [`Pipeline`] — an ordered chain of transforms, with the SimCLR / BYOL presets.
+//! * [`PatchGrid`], [`PatchMosaic`] — an image as a grid of patches (CPC).
 //! * [`MultiCrop`], [`ViewGenerator`] — turn a batch of images into deterministic views, in
 //!   parallel, packed per view for the training loop ([`ViewGenerator::views_batch`]).
 //! * [`render_augmentation_grid`], [`render_image_grid`], [`image_grid_rgb8`] — look at them.
@@ -25,6 +26,7 @@ mod colour;
 mod crop;
 mod flip;
 mod grid;
+mod patches;
 mod pipeline;
 mod solarize;
 
@@ -40,6 +42,7 @@ pub use colour::{
 pub use crop::{resize_bilinear, resized_crop, CenterCrop, CropBox, RandomResizedCrop, Resize};
 pub use flip::{hflip, RandomHorizontalFlip};
 pub use grid::{augmentation_tiles, image_grid_rgb8, render_augmentation_grid, render_image_grid, tile_scale, GRID_BORDER};
+pub use patches::{mosaic, PatchGrid, PatchMosaic};
 pub use pipeline::{image_rng, MultiCrop, Pipeline, ViewBatch, ViewGenerator};
 pub use solarize::{solarize, Solarize};
 

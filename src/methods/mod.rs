@@ -5,6 +5,7 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 
+pub mod cpc;
 pub mod dim;
 pub mod infonce;
 pub mod instdisc;
@@ -12,6 +13,7 @@ pub mod mochi;
 pub mod moco;
 pub mod simclr;
 
+pub use cpc::Cpc;
 pub use dim::{dim_nce, Dim};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;

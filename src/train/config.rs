@@ -54,12 +54,16 @@ impl TrainConfig {
     /// InstDisc: each bank entry moves once per epoch, so it needs more epochs (10).
     ///
     /// Deep InfoMax: stronger colour jitter (see [`crate::methods::dim`]).
+    ///
+    /// CPC: 2 epochs (nine 24×24 patches per image cost about 2.5× SimCLR's two views; see
+    /// [`crate::methods::cpc`]).
     pub fn for_method(method: &str) -> Self {
         let base = Self { method: method.into(), ..Self::default() };
         match method {
             "moco" | "mochi" => Self { epochs: 8, lr: 1e-3, momentum: 0.996, queue_size: 512, ..base },
             "instdisc" => Self { epochs: 10, ..base },
             "dim" => Self { color_strength: crate::methods::dim::DEFAULT_COLOR_STRENGTH, ..base },
+            "cpc" => Self { epochs: crate::methods::cpc::DEFAULT_EPOCHS, ..base },
             _ => base,
         }
     }
