@@ -6,8 +6,11 @@
 //! baseline and a verdict sentence computed from the numbers) and `NAME.png` (the chart).
 //! The JSON is rewritten after every run, so an interrupted sweep keeps what it measured.
 //!
-//! Defaults fit the 2-core machine: 2 epochs on 5 000 training images per run (about a
-//! minute each), so each experiment takes a few minutes to a quarter of an hour.
+//! Defaults fit the 2-core machine: every run trains its method with that method's own
+//! settings and number of epochs ([`TrainConfig::for_method`]) on 5 000 training images,
+//! half of a default `selfsup train` run (SimCLR about a minute, MoCo about two), so each
+//! experiment takes 5 to 15 minutes. `--epochs` and `--train-images` change the budget of
+//! every run.
 //!
 //! | name | what changes | the lecture's claim |
 //! |---|---|---|
@@ -46,8 +49,7 @@ pub struct Sweep {
     pub settings: Vec<Setting>,
 }
 
-/// The shared budget of every run: `base` with 2 epochs on 5 000 training images unless
-/// the caller changed them.
+/// One run: `base` with `change` applied.
 fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: impl FnOnce(&mut TrainConfig)) -> Setting {
     let mut config = base.clone();
     change(&mut config);
@@ -55,13 +57,14 @@ fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: imp
 }
 
 /// The runs of experiment `name`, each derived from `base` (its budget: epochs, images,
-/// encoder, seed).
+/// encoder, seed). `base.epochs == 0` means each method's own number of epochs.
 pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
-    // Each method's own optimiser and queue settings (`TrainConfig::for_method`), with the
-    // experiment's budget (epochs, images, encoder, seed) from `base`.
+    // Each method's own optimiser, queue and epochs (`TrainConfig::for_method`), with the
+    // experiment's budget (images, encoder, seed, and epochs if set) from `base`.
     let with = |method: &str| {
         let recipe = TrainConfig::for_method(method);
-        TrainConfig { method: method.into(), lr: recipe.lr, momentum: recipe.momentum, queue_size: recipe.queue_size, ..base.clone() }
+        let epochs = if base.epochs == 0 { recipe.epochs } else { base.epochs };
+        TrainConfig { method: method.into(), epochs, lr: recipe.lr, momentum: recipe.momentum, queue_size: recipe.queue_size, ..base.clone() }
     };
     let sweep = match name {
         "moco-momentum" => Sweep {
@@ -80,7 +83,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             settings: [16usize, 64, 256]
                 .into_iter()
                 .map(|b| setting(&with("simclr"), format!("SimCLR B = {b}"), (2 * b - 2) as f64, |c| c.batch_size = b))
-                .chain([256usize, 1024, 4096].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.queue_size = k)))
+                .chain([128usize, 512, 2048].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.queue_size = k)))
                 .collect(),
         },
         "temperature" => Sweep {
@@ -116,9 +119,10 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
     Ok(sweep)
 }
 
-/// The default budget of an experiment run: the kit's defaults, 2 epochs on 5 000 images.
+/// The default budget of an experiment run: each method's own epochs (`epochs: 0`) on 5 000
+/// training images.
 pub fn default_base() -> TrainConfig {
-    TrainConfig { epochs: 2, train_images: 5000, ..TrainConfig::default() }
+    TrainConfig { epochs: 0, train_images: 5000, ..TrainConfig::default() }
 }
 
 /// Runs every setting of `sweep` (run folders under `runs_dir/<name>/<i>`), writing

@@ -8,7 +8,7 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{Cpc, Dim, InstDisc, Method, MoCHi, MoCo, SimClr};
+use crate::methods::{Cpc, Dim, InstDisc, Method, MoCHi, MoCo, MoCoV1, SimClr};
 use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
 use crate::train::{fit, RunDir, TrainConfig, TrainState};
@@ -26,7 +26,7 @@ pub type Dev = Cpu;
 pub type Dev = dfdx::tensor::Cuda;
 
 /// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["cpc", "dim", "instdisc", "moco", "mochi", "simclr"];
+pub const METHODS: &[&str] = &["cpc", "dim", "instdisc", "moco", "moco-v1", "mochi", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet", "vit"];
 
@@ -297,6 +297,7 @@ macro_rules! dispatch {
             "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
             "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
             "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
+            "moco-v1" => for_encoder!($cfg, MoCoV1, $f, $($arg),*),
             "mochi" => for_encoder!($cfg, MoCHi, $f, $($arg),*),
             "dim" => for_encoder!($cfg, Dim, $f, $($arg),*),
             "cpc" => for_encoder!($cfg, Cpc, $f, $($arg),*),

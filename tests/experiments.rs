@@ -29,12 +29,27 @@ fn every_experiment_changes_only_its_parameter() {
     assert_eq!(m, vec![0.0, 0.9, 0.99, 0.999, 0.9999]);
     let neg = sweep("negatives", &base()).unwrap();
     assert_eq!(neg.settings[0].value, 30.0, "SimCLR with B = 16 has 2B - 2 negatives");
-    assert_eq!(neg.settings.last().unwrap().config.queue_size, 4096);
+    assert_eq!(neg.settings.last().unwrap().config.queue_size, 2048);
     let aug = sweep("augmentations", &base()).unwrap();
     assert_eq!(aug.settings[1].config.color_strength, 0.0);
     assert_eq!(aug.settings[2].config.crop_min_scale, 1.0);
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
+}
+
+#[test]
+fn by_default_each_run_trains_its_method_for_its_own_epochs_on_5000_images() {
+    use selfsup::experiments::default_base;
+    for (name, method) in [("moco-momentum", "moco"), ("temperature", "simclr"), ("negatives", "simclr"), ("negatives", "moco"), ("mochi", "mochi")] {
+        let s = sweep(name, &default_base()).unwrap();
+        let runs: Vec<_> = s.settings.iter().filter(|r| r.config.method == method).collect();
+        assert!(!runs.is_empty(), "{name} trains {method}");
+        let recipe = TrainConfig::for_method(method);
+        for r in runs {
+            assert_eq!((r.config.epochs, r.config.train_images), (recipe.epochs, 5000), "{name}: {}", r.label);
+            assert_eq!((r.config.lr, r.config.color_strength), (recipe.lr, recipe.color_strength), "{name}: {}", r.label);
+        }
+    }
 }
 
 #[test]

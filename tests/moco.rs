@@ -53,3 +53,32 @@ fn key_queue_is_fifo_and_wraps_around() {
     assert_eq!(q.ptr, 1);
     assert_eq!(q.keys, vec![5.0, 5.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]);
 }
+
+/// MoCo v1 and v2 differ in the head and the augmentations only: v1 projects with one
+/// linear layer (`F·Z + Z` parameters), v2 with the MLP; v1's views have no blur and jitter
+/// every image, v2's are SimCLR's.
+#[test]
+fn moco_v1_has_a_linear_head_and_light_augmentations() {
+    use selfsup::methods::{Method, MoCo, MoCoV1};
+    use selfsup::train::TrainConfig;
+    type V1 = MoCoV1<TinyConvNet<Cpu>, 128, 512, 128, f32, Cpu>;
+    type V2 = MoCo<TinyConvNet<Cpu>, 128, 512, 128, f32, Cpu>;
+    let dev = Cpu::default();
+    let v1 = V1::build(&dev);
+    let v2 = V2::build(&dev);
+    let encoder = v1.query.encoder.num_trainable_params();
+    assert_eq!(encoder, v2.query.encoder.num_trainable_params());
+    assert_eq!(v1.query.projector.num_trainable_params(), 128 * 128 + 128, "v1: one linear layer F → Z");
+    // v2: F → 512 (+ BN γ, β) → Z
+    assert_eq!(v2.query.projector.num_trainable_params(), 128 * 512 + 512 + 2 * 512 + 512 * 128 + 128);
+    assert_eq!(<V1 as Method<Cpu>>::NAME, "moco-v1");
+    assert_eq!(<V2 as Method<Cpu>>::NAME, "moco");
+
+    let cfg = TrainConfig::for_method("moco-v1");
+    use selfsup::augment::Transform;
+    let describe = |views: selfsup::augment::ViewGenerator| views.view_transform(0).name();
+    let v1_views = describe(<V1 as Method<Cpu>>::views(&cfg, 32));
+    let v2_views = describe(<V2 as Method<Cpu>>::views(&cfg, 32));
+    assert!(!v1_views.contains("GaussianBlur") && v1_views.contains("hue=0.4, p=1"), "{v1_views}");
+    assert!(v2_views.contains("GaussianBlur") && v2_views.contains("p=0.8"), "{v2_views}");
+}

@@ -244,3 +244,22 @@ fn cli_starts_from_the_methods_defaults_and_flags_override_them() {
     assert_eq!((config.lr, config.momentum), (recipe.lr, recipe.momentum), "unset flags keep MoCo's defaults");
     assert_eq!((config.epochs, config.queue_size, config.batch_size), (1, 96, 32), "flags override them");
 }
+
+#[test]
+fn moco_v1_trains_saves_and_evaluates_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = selfsup(&[
+        "train", "--method", "moco-v1", "--epochs", "1", "--batch-size", "32", "--train-images", "64", "--test-images", "20",
+        "--queue-size", "64", "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["method"], "moco-v1");
+    let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config.momentum, TrainConfig::for_method("moco-v1").momentum, "MoCo's recipe");
+    // The checkpoint holds the linear head, so `eval` rebuilds the same model from it.
+    let ckpt = out.join("checkpoint.safetensors");
+    let o = selfsup(&["eval", "--checkpoint", ckpt.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

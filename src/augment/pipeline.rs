@@ -95,6 +95,18 @@ impl Pipeline {
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
     }
 
+    /// MoCo v1's augmentation (He et al. 2020, §4: the official code's `aug_plus = False`):
+    /// [`RandomResizedCrop`] with area `(min_scale, 1.0)`, [`RandomGrayscale`] `p = 0.2`,
+    /// [`ColorJitter`] `(0.4, 0.4, 0.4, 0.4)` on every image, and a horizontal flip. No blur:
+    /// MoCo v2 adds it, with SimCLR's jitter at `p = 0.8` ([`Pipeline::simclr_with`]).
+    pub fn moco_v1(size: usize, min_scale: f32) -> Self {
+        Self::new()
+            .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
+            .then(RandomGrayscale::new(0.2))
+            .then(ColorJitter::new(0.4, 0.4, 0.4, 0.4))
+            .then(RandomHorizontalFlip::new(0.5))
+    }
+
     /// [`Pipeline::simclr`] without colour distortion (no jitter, no grayscale): crop, flip and
     /// blur only. For the ablation of SimCLR's Figure 5, where crop alone lets the two views be
     /// matched by their colour histograms and linear accuracy drops sharply.

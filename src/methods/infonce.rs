@@ -53,7 +53,8 @@ pub fn info_nce_with_extra<D: Device<f32>, T: Tape<f32, D>>(
 ) -> Tensor<Rank0, f32, D, T> {
     let (n, s, d) = *extra.shape();
     assert_eq!((n, d), *q.shape(), "InfoNCE: extra negatives must be (N, S, d) for queries (N, d)");
-    let l_extra = (q.with_empty_tape().broadcast_like::<_, Axis<1>>(&(n, s, d)) * extra).sum::<(usize, usize), Axis<2>>() / tau;
+    // q_i · extra_iⱼ for every j, as N small products (1 × d)·(d × S) in one batched matmul.
+    let l_extra = q.with_empty_tape().reshape_like(&(n, 1, d)).matmul(extra.permute::<_, Axes3<0, 2, 1>>()).reshape_like(&(n, s)) / tau;
     let logits = contrastive_logits(q, k_pos, negatives, tau);
     info_nce_from_logits((logits, l_extra).concat_along(Axis::<1>))
 }

@@ -18,8 +18,14 @@
 //!
 //! With `m = 0` the key encoder is a copy of the query encoder that changes every step, and
 //! the queue holds keys from inconsistent encoders; the lecture's table shows training then
-//! fails, and that 0.99–0.999 works best. This is MoCo v2: an MLP head and SimCLR-style
-//! augmentations.
+//! fails, and that 0.99–0.999 works best.
+//!
+//! **v1 and v2.** MoCo v1 ([`MoCoV1`], `--method moco-v1`) projects with one linear layer to
+//! 128 dimensions and uses light augmentations (crop, flip, colour jitter, grayscale:
+//! [`Pipeline::moco_v1`]). MoCo v2 ([`MoCo`], `--method moco`; Chen et al. 2020, "Improved
+//! baselines with momentum contrastive learning") keeps everything else and borrows two things
+//! from SimCLR: an MLP head `F → 512 → 128` and SimCLR's stronger augmentations (colour
+//! jitter with `p = 0.8`, Gaussian blur). The type differs only in its head `G`.
 //!
 //! **BatchNorm leak.** MoCo computes the keys with BatchNorm over the batch; if the key of an
 //! image and its query were normalised with the same batch statistics, the network could
@@ -34,7 +40,8 @@ use crate::methods::{Batch, Method};
 use crate::nn::ema::momentum_update;
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
-use crate::nn::{Branch, Encoder};
+use crate::nn::heads::{Head, HeadKind, LinearHead};
+use crate::nn::{Branch, Encoder, Mlp};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand::seq::SliceRandom;
@@ -84,11 +91,12 @@ impl KeyQueue {
     // ANCHOR_END: moco_momentum_queue
 }
 
-/// MoCo v2: query and key branches, the key queue, and τ, m, K.
+/// MoCo: query and key branches with head `G`, the key queue, and τ, m, K. MoCo v2 by
+/// default (MLP head); [`MoCoV1`] has a linear head.
 #[derive(Debug, Clone)]
-pub struct MoCo<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
-    pub query: Branch<Enc, F, H, Z, E, D>,
-    pub key: Branch<Enc, F, H, Z, E, D>,
+pub struct MoCo<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>, G = Mlp<F, H, Z, E, D>> {
+    pub query: Branch<Enc, F, H, Z, E, D, G>,
+    pub key: Branch<Enc, F, H, Z, E, D, G>,
     pub tau: f64,
     /// `m` of the key encoder's update.
     pub momentum: f64,
@@ -101,13 +109,17 @@ pub struct MoCo<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D
     step: u64,
 }
 
-impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for MoCo<Enc, F, H, Z, E, D>
+/// MoCo v1: MoCo with a linear head `F → Z` (He et al., CVPR 2020).
+pub type MoCoV1<Enc, const F: usize, const H: usize, const Z: usize, E, D> = MoCo<Enc, F, H, Z, E, D, LinearHead<F, Z, E, D>>;
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D, G> TensorCollection<E, D> for MoCo<Enc, F, H, Z, E, D, G>
 where
     E: Dtype + SampleUniform + num_traits::Float,
     D: Device<E>,
     Enc: TensorCollection<E, D>,
+    G: TensorCollection<E, D>,
 {
-    type To<E2: Dtype, D2: Device<E2>> = MoCo<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+    type To<E2: Dtype, D2: Device<E2>> = MoCo<Enc::To<E2, D2>, F, H, Z, E2, D2, G::To<E2, D2>>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
@@ -139,7 +151,7 @@ fn gather_rows(x: &[f32], per: usize, rows: &[usize]) -> Vec<f32> {
     rows.iter().flat_map(|&i| x[i * per..(i + 1) * per].iter().copied()).collect()
 }
 
-impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> MoCo<Enc, F, H, Z, f32, D> {
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend, G: Head<D>> MoCo<Enc, F, H, Z, f32, D, G> {
     /// `q = normalize(g_q(f_q(x)))` on the tape, BatchNorm within each group of `groups`;
     /// row `r` is image `groups.concat()[r]`.
     fn queries(&mut self, dev: &D, x: &[f32], shape: (usize, usize, usize, usize), groups: &[Vec<usize>], grads: Gradients<f32, D>) -> Mat<D, OwnedTape<f32, D>> {
@@ -207,11 +219,23 @@ pub struct QueryKeys<D: Backend> {
     pub negatives: Mat<D>,
 }
 
-impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for MoCo<Enc, F, H, Z, f32, D> {
-    const NAME: &'static str = "moco";
+impl<Enc, const F: usize, const H: usize, const Z: usize, D, G> Method<D> for MoCo<Enc, F, H, Z, f32, D, G>
+where
+    Enc: Encoder<D>,
+    D: Backend,
+    G: Head<D> + TensorCollection<f32, D, To<f32, D> = G>,
+{
+    const NAME: &'static str = match G::KIND {
+        HeadKind::Linear => "moco-v1",
+        HeadKind::Mlp => "moco",
+    };
 
+    /// v2: SimCLR's views (strength and crop from the config); v1: [`Pipeline::moco_v1`].
     fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32))
+        match G::KIND {
+            HeadKind::Linear => ViewGenerator::two_view(Pipeline::moco_v1(image_size, cfg.crop_min_scale as f32)),
+            HeadKind::Mlp => ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32)),
+        }
     }
 
     fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {

@@ -18,7 +18,7 @@ pub use dim::{dim_nce, Dim};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;
 pub use mochi::MoCHi;
-pub use moco::MoCo;
+pub use moco::{MoCo, MoCoV1};
 pub use simclr::{nt_xent, SimClr};
 
 use crate::augment::{ViewBatch, ViewGenerator};

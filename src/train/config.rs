@@ -44,7 +44,7 @@ impl TrainConfig {
     /// settings each method needs to learn in minutes on two cores, measured on the built-in
     /// dataset (see the README's results). Command-line flags override them.
     ///
-    /// MoCo and MoCHi: the key encoder must change slowly compared with the span of the
+    /// MoCo (v1 and v2) and MoCHi: the key encoder must change slowly compared with the span of the
     /// queue, or the queue's keys come from visibly older encoders and the query can tell
     /// the positive from the negatives by "how recent" rather than by content. With AdamW at
     /// 2e-3, m = 0.99 and a 4096-key queue (64 batches), the representation collapsed and
@@ -60,7 +60,7 @@ impl TrainConfig {
     pub fn for_method(method: &str) -> Self {
         let base = Self { method: method.into(), ..Self::default() };
         match method {
-            "moco" | "mochi" => Self { epochs: 8, lr: 1e-3, momentum: 0.996, queue_size: 512, ..base },
+            "moco" | "moco-v1" | "mochi" => Self { epochs: 8, lr: 1e-3, momentum: 0.996, queue_size: 512, ..base },
             "instdisc" => Self { epochs: 10, ..base },
             "dim" => Self { color_strength: crate::methods::dim::DEFAULT_COLOR_STRENGTH, ..base },
             "cpc" => Self { epochs: crate::methods::cpc::DEFAULT_EPOCHS, ..base },
