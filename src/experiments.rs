@@ -9,8 +9,10 @@
 //! Defaults fit the 2-core machine: every run trains its method with that method's own
 //! settings and number of epochs ([`TrainConfig::for_method`]) on 5 000 training images,
 //! half of a default `selfsup train` run (SimCLR about a minute, MoCo about two), so each
-//! experiment takes 5 to 15 minutes. `--epochs` and `--train-images` change the budget of
-//! every run.
+//! experiment takes 5 to 15 minutes. `mochi` is the exception: it trains on all 10 000 images
+//! (two full default runs), because MoCo itself only takes off after about a thousand steps
+//! (26.5% kNN at 5 000 images, 47.1% at 10 000), and MoCHi's claim is about a MoCo that
+//! learns. `--epochs` and `--train-images` change the budget of every run.
 //!
 //! | name | what changes | the lecture's claim |
 //! |---|---|---|
@@ -56,9 +58,22 @@ fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: imp
     Setting { label: label.into(), value, config }
 }
 
+/// Training images of an experiment's runs when `--train-images` is not given.
+pub fn default_train_images(name: &str) -> usize {
+    match name {
+        "mochi" => 10_000,
+        _ => 5_000,
+    }
+}
+
 /// The runs of experiment `name`, each derived from `base` (its budget: epochs, images,
-/// encoder, seed). `base.epochs == 0` means each method's own number of epochs.
+/// encoder, seed). `base.epochs == 0` means each method's own number of epochs,
+/// `base.train_images == 0` the experiment's [`default_train_images`].
 pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
+    let base = &TrainConfig {
+        train_images: if base.train_images == 0 { default_train_images(name) } else { base.train_images },
+        ..base.clone()
+    };
     // Each method's own optimiser, queue and epochs (`TrainConfig::for_method`), with the
     // experiment's budget (images, encoder, seed, and epochs if set) from `base`.
     let with = |method: &str| {
@@ -119,10 +134,10 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
     Ok(sweep)
 }
 
-/// The default budget of an experiment run: each method's own epochs (`epochs: 0`) on 5 000
-/// training images.
+/// The default budget of an experiment run: each method's own epochs (`epochs: 0`) on the
+/// experiment's default number of images (`train_images: 0`, see [`default_train_images`]).
 pub fn default_base() -> TrainConfig {
-    TrainConfig { epochs: 0, train_images: 5000, ..TrainConfig::default() }
+    TrainConfig { epochs: 0, train_images: 0, ..TrainConfig::default() }
 }
 
 /// Runs every setting of `sweep` (run folders under `runs_dir/<name>/<i>`), writing
@@ -167,6 +182,21 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     Ok(experiment)
 }
 
+/// Recomputes the verdict of a saved experiment (`path`, an [`Experiment`] JSON) from its rows
+/// with the current rules of [`verdict`], and rewrites the file. No training.
+pub fn rejudge(name: &str, path: &Path) -> Result<Experiment> {
+    if !EXPERIMENTS.contains(&name) {
+        return Err(Error::config(format!("unknown experiment `{name}`; expected one of: {}", EXPERIMENTS.join(", "))));
+    }
+    let mut e = Experiment::load(path)?;
+    if e.experiment != name {
+        return Err(Error::config(format!("{}: holds experiment `{}`, not `{name}`", path.display(), e.experiment)));
+    }
+    e.verdict = verdict(name, &e);
+    write_json_atomic(path, &e)?;
+    Ok(e)
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
@@ -188,12 +218,17 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                     pct(best.knn_top1), best.label, pct(base)
                 )
             } else {
-                let shape = (0.99..=0.999).contains(&best.value) && rows.iter().all(|r| r.value == 0.0 || r.knn_top1 > m0);
-                format!(
-                    "{}: best kNN {} at {}, m = 0 gives {} (random init {}).",
-                    if shape { "Reproduces the lecture's shape" } else { "Does not reproduce the lecture's shape" },
-                    pct(best.knn_top1), best.label, pct(m0), pct(base)
-                )
+                // The claim has two parts: the best m lies in 0.99–0.999, and m = 0 fails
+                // (gets nowhere near 5 points above the random-init encoder).
+                let best_in_range = (0.99..=0.999).contains(&best.value);
+                let m0_fails = m0 < base + 0.05;
+                let opening = match (best_in_range, m0_fails) {
+                    (true, true) => "Reproduces the lecture's shape",
+                    (true, false) => "Partly reproduces: the best m is in 0.99-0.999, but m = 0 does not fail",
+                    (false, true) => "Partly reproduces: m = 0 fails, but the best m is outside 0.99-0.999",
+                    (false, false) => "Does not reproduce the lecture's shape",
+                };
+                format!("{opening}: best kNN {} at {}, m = 0 gives {} (random init {}).", pct(best.knn_top1), best.label, pct(m0), pct(base))
             }
         }
         "negatives" => {

@@ -23,7 +23,8 @@ USAGE:
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
-                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--out DIR] [--runs DIR] [--quiet]
+                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--out DIR] [--runs DIR] [--quiet] [--rejudge]
+                  (--rejudge: no training, recompute the verdict of the saved OUT/NAME.json)
     selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
     selfsup help
 ";
@@ -156,7 +157,16 @@ fn experiment(mut args: Args) -> Result<(), Error> {
     let out: PathBuf = args.parsed("--out")?.unwrap_or(out);
     let runs: PathBuf = args.parsed("--runs")?.unwrap_or(runs);
     let quiet = args.flag("--quiet");
+    let rejudge = args.flag("--rejudge");
     args.finish()?;
+    if rejudge {
+        // No training: the saved rows, judged again by this version's verdict rules.
+        let path = out.join(format!("{name}.json"));
+        let e = experiments::rejudge(&name, &path)?;
+        println!("{}: {}", e.experiment, e.verdict);
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
     let sweep = experiments::sweep(&name, &base)?;
     for s in &sweep.settings {
         run::validate(&s.config)?;

@@ -40,13 +40,20 @@ fn every_experiment_changes_only_its_parameter() {
 #[test]
 fn by_default_each_run_trains_its_method_for_its_own_epochs_on_5000_images() {
     use selfsup::experiments::default_base;
-    for (name, method) in [("moco-momentum", "moco"), ("temperature", "simclr"), ("negatives", "simclr"), ("negatives", "moco"), ("mochi", "mochi")] {
+    for (name, method, images) in [
+        ("moco-momentum", "moco", 5000),
+        ("temperature", "simclr", 5000),
+        ("negatives", "simclr", 5000),
+        ("negatives", "moco", 5000),
+        ("mochi", "moco", 10_000),
+        ("mochi", "mochi", 10_000),
+    ] {
         let s = sweep(name, &default_base()).unwrap();
         let runs: Vec<_> = s.settings.iter().filter(|r| r.config.method == method).collect();
         assert!(!runs.is_empty(), "{name} trains {method}");
         let recipe = TrainConfig::for_method(method);
         for r in runs {
-            assert_eq!((r.config.epochs, r.config.train_images), (recipe.epochs, 5000), "{name}: {}", r.label);
+            assert_eq!((r.config.epochs, r.config.train_images), (recipe.epochs, images), "{name}: {}", r.label);
             assert_eq!((r.config.lr, r.config.color_strength), (recipe.lr, recipe.color_strength), "{name}: {}", r.label);
         }
     }
@@ -56,6 +63,10 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_on_5000_images() {
 fn verdicts_follow_the_numbers() {
     let shape = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.9", 0.9, 0.3), row("m = 0.99", 0.99, 0.45), row("m = 0.999", 0.999, 0.4)]);
     assert!(verdict("moco-momentum", &shape).starts_with("Reproduces"), "{}", verdict("moco-momentum", &shape));
+    let m0_learns = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.26), row("m = 0.9", 0.9, 0.25), row("m = 0.99", 0.99, 0.28)]);
+    assert!(verdict("moco-momentum", &m0_learns).starts_with("Partly reproduces: the best m is in"), "{}", verdict("moco-momentum", &m0_learns));
+    let best_high = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.99", 0.99, 0.28), row("m = 0.9999", 0.9999, 0.3)]);
+    assert!(verdict("moco-momentum", &best_high).starts_with("Partly reproduces: m = 0 fails"), "{}", verdict("moco-momentum", &best_high));
     let flat = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.18), row("m = 0.99", 0.99, 0.19)]);
     assert!(verdict("moco-momentum", &flat).starts_with("Not reproduced"), "{}", verdict("moco-momentum", &flat));
     let helps = experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.40), row("MoCo + MoCHi", 1.0, 0.43)]);
@@ -78,4 +89,15 @@ fn a_tiny_sweep_writes_its_json_and_chart() {
     assert!(back.rows.iter().all(|r| (0.0..=1.0).contains(&r.knn_top1) && r.wall_seconds > 0.0));
     let png = image::open(dir.path().join("out/mochi.png")).unwrap();
     assert!(png.width() > 100 && png.height() > 100);
+
+    // --rejudge: the verdict is recomputed from the saved rows, nothing else changes.
+    let path = dir.path().join("out/mochi.json");
+    let mut stale = back.clone();
+    stale.verdict = "stale".into();
+    std::fs::write(&path, serde_json::to_string(&stale).unwrap()).unwrap();
+    let judged = selfsup::experiments::rejudge("mochi", &path).unwrap();
+    assert_eq!(judged.verdict, result.verdict);
+    assert_eq!(Experiment::load(&path).unwrap().verdict, result.verdict);
+    let err = selfsup::experiments::rejudge("temperature", &path).unwrap_err().to_string();
+    assert!(err.contains("mochi.json") && err.contains("temperature"), "{err}");
 }
