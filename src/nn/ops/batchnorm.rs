@@ -10,7 +10,7 @@
 //! The running averages used at evaluation time are updated by the layer
 //! ([`crate::nn::BatchNorm2d`]) from the [`BatchStats`] returned here.
 
-use super::cpu::{self, GradPtr};
+use super::cpu::{self, Disjoint, GradPtr};
 use super::{Img, Vector};
 use dfdx::prelude::*;
 
@@ -45,7 +45,24 @@ pub fn batchnorm2d_reference<D: Device<f32>, T: Tape<f32, D>>(
     (y, BatchStats { mean: stats_mean, var: stats_var, count })
 }
 
-/// Fast CPU batch normalisation: two passes forward, two passes backward.
+/// Σ of a slice in f32 with eight independent accumulators (so the loop vectorises); the
+/// callers add these per-plane sums (at most a few thousand values) up in f64.
+fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += f(c[k]);
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().map(|&v| f(v)).sum::<f32>()
+}
+
+/// Fast CPU batch normalisation: two passes forward, two passes backward, each split across
+/// [`cpu::threads`]: the per-channel statistics (forward: mean, variance; backward: Σ dy,
+/// Σ dy·x̂) by channel, the element-wise normalisation and `dx` by batch element. Each
+/// channel's sums run in one fixed order, so results do not depend on the thread count.
 pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
     x: Img<Cpu, T>,
     gamma: Vector<Cpu>,
@@ -62,40 +79,39 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
     let xs = cpu::data(&x);
     let (g, bt) = (gamma.as_vec(), beta.as_vec());
 
-    let mut mean = vec![0.0f64; c];
-    let mut var = vec![0.0f64; c];
-    for bi in 0..b {
-        for ch in 0..c {
-            let p = &xs[(bi * c + ch) * hw..][..hw];
-            mean[ch] += p.iter().map(|&v| v as f64).sum::<f64>();
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= count as f64);
-    for bi in 0..b {
-        for ch in 0..c {
-            let p = &xs[(bi * c + ch) * hw..][..hw];
-            let m = mean[ch];
-            var[ch] += p.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>();
-        }
-    }
-    var.iter_mut().for_each(|v| *v /= count as f64);
-    let inv_std: Vec<f32> = var.iter().map(|&v| 1.0 / ((v as f32) + eps).sqrt()).collect();
-    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    // (mean, biased variance) per channel, in f64
+    let stats: Vec<(f64, f64)> = cpu::split_map(c, |chs| {
+        chs.map(|ch| {
+            let plane = |bi: usize| &xs[(bi * c + ch) * hw..][..hw];
+            let mean = (0..b).map(|bi| sum8(plane(bi), |v| v) as f64).sum::<f64>() / count as f64;
+            let m = mean as f32;
+            let var = (0..b).map(|bi| sum8(plane(bi), |v| (v - m) * (v - m)) as f64).sum::<f64>() / count as f64;
+            (mean, var)
+        })
+        .collect::<Vec<_>>()
+    })
+    .concat();
+    let inv_std: Vec<f32> = stats.iter().map(|&(_, v)| 1.0 / ((v as f32) + eps).sqrt()).collect();
+    let mean32: Vec<f32> = stats.iter().map(|&(m, _)| m as f32).collect();
 
     let mut y = vec![0.0f32; xs.len()];
-    for bi in 0..b {
-        for ch in 0..c {
-            let o = (bi * c + ch) * hw;
-            let (m, s, gg, bb) = (mean32[ch], inv_std[ch], g[ch], bt[ch]);
-            for (yv, &xv) in y[o..o + hw].iter_mut().zip(&xs[o..o + hw]) {
-                *yv = (xv - m) * s * gg + bb;
+    {
+        let out = Disjoint::new(&mut y);
+        cpu::split_map(b, |images| {
+            // SAFETY: each task writes only its own images.
+            let y = unsafe { out.chunk_at(images.start * c * hw, images.len() * c * hw) };
+            let xs = &xs[images.start * c * hw..][..images.len() * c * hw];
+            for (p, (yp, xp)) in y.chunks_exact_mut(hw).zip(xs.chunks_exact(hw)).enumerate() {
+                let ch = p % c;
+                let (m, k, bb) = (mean32[ch], inv_std[ch] * g[ch], bt[ch]);
+                yp.iter_mut().zip(xp).for_each(|(yv, &xv)| *yv = (xv - m) * k + bb);
             }
-        }
+        });
     }
     let y = cpu::tensor(&dev, y, shape);
     let stats = BatchStats {
         mean: cpu::tensor(&dev, mean32.clone(), (c,)),
-        var: cpu::tensor(&dev, var.iter().map(|&v| v as f32).collect(), (c,)),
+        var: cpu::tensor(&dev, stats.iter().map(|&(_, v)| v as f32).collect(), (c,)),
         count,
     };
 
@@ -109,36 +125,54 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
             // SAFETY: four distinct tensors, four distinct gradient buffers.
             let (gy, gx, gg, gb) = unsafe { (gy.slice(), gx.slice_mut(), gg.slice_mut(), gb.slice_mut()) };
             let xs = cpu::data(&x);
-            // Σ dy and Σ dy·x̂ per channel
-            let mut sum_dy = vec![0.0f64; c];
-            let mut sum_dy_xhat = vec![0.0f64; c];
-            for bi in 0..b {
-                for ch in 0..c {
-                    let o = (bi * c + ch) * hw;
-                    let (m, s) = (mean32[ch], inv_std[ch]);
-                    for (&d, &xv) in gy[o..o + hw].iter().zip(&xs[o..o + hw]) {
-                        sum_dy[ch] += d as f64;
-                        sum_dy_xhat[ch] += (d * (xv - m) * s) as f64;
+            // Σ dy and Σ dy·x̂ per channel (x̂ = (x − μ)·s, so Σ dy·x̂ = s · Σ dy·(x − μ))
+            let sums: Vec<(f64, f64)> = cpu::split_map(c, |chs| {
+                chs.map(|ch| {
+                    let m = mean32[ch];
+                    let (mut sum_dy, mut sum_dy_xc) = (0.0f64, 0.0f64);
+                    for bi in 0..b {
+                        let o = (bi * c + ch) * hw;
+                        let (d, xp) = (&gy[o..o + hw], &xs[o..o + hw]);
+                        sum_dy += sum8(d, |v| v) as f64;
+                        let mut acc = [0.0f32; 8];
+                        let (dc, xc) = (d.chunks_exact(8), xp.chunks_exact(8));
+                        let tail: f32 = dc.remainder().iter().zip(xc.remainder()).map(|(&dv, &xv)| dv * (xv - m)).sum();
+                        for (dv, xv) in dc.zip(xc) {
+                            for k in 0..8 {
+                                acc[k] += dv[k] * (xv[k] - m);
+                            }
+                        }
+                        sum_dy_xc += (acc.iter().sum::<f32>() + tail) as f64;
                     }
-                }
+                    (sum_dy, sum_dy_xc * inv_std[ch] as f64)
+                })
+                .collect::<Vec<_>>()
+            })
+            .concat();
+            for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+                gb[ch] += sum_dy as f32;
+                gg[ch] += sum_dy_xhat as f32;
             }
-            for ch in 0..c {
-                gb[ch] += sum_dy[ch] as f32;
-                gg[ch] += sum_dy_xhat[ch] as f32;
-            }
-            for bi in 0..b {
-                for ch in 0..c {
-                    let o = (bi * c + ch) * hw;
+            let dx = Disjoint::new(gx);
+            cpu::split_map(b, |images| {
+                let at = images.start * c * hw;
+                let len = images.len() * c * hw;
+                // SAFETY: each task writes only its own images.
+                let dx = unsafe { dx.chunk_at(at, len) };
+                let (gy, xs) = (&gy[at..at + len], &xs[at..at + len]);
+                for (p, ((dxp, dyp), xp)) in dx.chunks_exact_mut(hw).zip(gy.chunks_exact(hw)).zip(xs.chunks_exact(hw)).enumerate() {
+                    let ch = p % c;
                     let (m, s) = (mean32[ch], inv_std[ch]);
                     let k = g[ch] * s;
-                    let mean_dy = (sum_dy[ch] / count as f64) as f32;
-                    let mean_dy_xhat = (sum_dy_xhat[ch] / count as f64) as f32;
-                    for ((dx, &d), &xv) in gx[o..o + hw].iter_mut().zip(&gy[o..o + hw]).zip(&xs[o..o + hw]) {
-                        let xhat = (xv - m) * s;
-                        *dx += k * (d - mean_dy - xhat * mean_dy_xhat);
+                    let mean_dy = (sums[ch].0 / count as f64) as f32;
+                    let mean_dy_xhat = (sums[ch].1 / count as f64) as f32;
+                    // dx += k·(dy − mean_dy − (x − μ)·s·mean_dy_xhat)
+                    let a = s * mean_dy_xhat;
+                    for ((d, &dyv), &xv) in dxp.iter_mut().zip(dyp).zip(xp) {
+                        *d += k * (dyv - mean_dy - (xv - m) * a);
                     }
                 }
-            }
+            });
             Ok(())
         });
     }
