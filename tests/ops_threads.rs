@@ -1,5 +1,5 @@
 //! The batch- and channel-parallel CPU kernels of the convnets (conv, max pool, global average
-//! pool, BatchNorm) at 1, 2 and 3 threads: against their references composed from dfdx ops and
+//! pool, BatchNorm, the fused BatchNorm + ReLU) at 1, 2 and 3 threads: against their references composed from dfdx ops and
 //! against central finite differences, forward and backward, on odd sizes — batches of one
 //! image and batches that do not divide evenly by the thread count — and against themselves
 //! at one thread (the thread count may change results only by float rounding).
@@ -176,17 +176,33 @@ fn global_avg_pool_parallel_matches_reference() {
 
 #[test]
 fn batchnorm_parallel_matches_reference_and_finite_differences() {
+    check_batchnorm(false);
+}
+
+#[test]
+fn fused_batchnorm_relu_matches_reference_and_finite_differences() {
+    check_batchnorm(true);
+}
+
+/// BatchNorm (with `relu`: the fused `relu(bn(x))`) against its reference and finite differences.
+fn check_batchnorm(relu: bool) {
+    let name = if relu { "bn+relu" } else { "bn" };
+    let mut clipped = 0;
     for (i, shape) in [(1, 4, 5, 3), (5, 3, 4, 4), (7, 5, 3, 3), (3, 1, 6, 7)].into_iter().enumerate() {
         let dev = Cpu::seed_from_u64(3 + i as u64);
         let x = sample(50 + i as u64, shape);
         let gamma: Vector<Dev> = dev.sample_normal_like(&(shape.1,));
         let beta: Vector<Dev> = dev.sample_normal_like(&(shape.1,));
+        let fast_op = |x: Img<Dev, Traced>| match relu {
+            true => Cpu::batchnorm2d_relu_train(x, gamma.clone(), beta.clone(), 1e-5),
+            false => Cpu::batchnorm2d_train(x, gamma.clone(), beta.clone(), 1e-5),
+        };
         let run = |fast: bool| {
             let xt = x.leaky_trace();
-            let (y, stats) = if fast {
-                Cpu::batchnorm2d_train(xt, gamma.clone(), beta.clone(), 1e-5)
-            } else {
-                ops::batchnorm2d_reference(xt, gamma.clone(), beta.clone(), 1e-5)
+            let (y, stats) = match (fast, relu) {
+                (true, _) => fast_op(xt),
+                (false, true) => ops::batchnorm2d_relu_reference(xt, gamma.clone(), beta.clone(), 1e-5),
+                (false, false) => ops::batchnorm2d_reference(xt, gamma.clone(), beta.clone(), 1e-5),
             };
             let r: Img<Dev> = Cpu::seed_from_u64(99).sample_normal_like(y.shape());
             let yv = y.retaped::<NoneTape>().as_vec();
@@ -194,17 +210,19 @@ fn batchnorm_parallel_matches_reference_and_finite_differences() {
             vec![yv, g.get(&x).as_vec(), g.get(&gamma).as_vec(), g.get(&beta).as_vec(), stats.mean.as_vec(), stats.var.as_vec()]
         };
         let reference = run(false);
+        clipped += reference[0].iter().filter(|&&v| v == 0.0).count();
         let mut one = Vec::new();
         at_each_thread_count(|t| {
             let fast = run(true);
-            for (j, name) in ["forward", "dL/dx", "dL/dγ", "dL/dβ", "mean", "var"].iter().enumerate() {
-                assert_close(&format!("bn case {i}, {t} threads: {name}"), &fast[j], &reference[j], 1e-4);
+            for (j, what) in ["forward", "dL/dx", "dL/dγ", "dL/dβ", "mean", "var"].iter().enumerate() {
+                assert_close(&format!("{name} case {i}, {t} threads: {what}"), &fast[j], &reference[j], 1e-4);
             }
             let coords = some_coords(x.shape().num_elements());
-            let fd = finite_diff(|x| Cpu::batchnorm2d_train(x, gamma.clone(), beta.clone(), 1e-5).0, &x, &coords, 1e-2);
+            let fd = finite_diff(|x| fast_op(x.leaky_trace()).0.retaped::<NoneTape>(), &x, &coords, 1e-3);
             let picked: Vec<f32> = coords.iter().map(|&c| fast[1][c]).collect();
-            assert_close(&format!("bn case {i}, {t} threads: vs finite differences"), &picked, &fd, 5e-3);
-            same_as_one_thread(&format!("bn case {i}"), t, &mut one, fast);
+            assert_close(&format!("{name} case {i}, {t} threads: vs finite differences"), &picked, &fd, 5e-3);
+            same_as_one_thread(&format!("{name} case {i}"), t, &mut one, fast);
         });
     }
+    assert_eq!(clipped > 0, relu, "{name}: outputs clipped at zero");
 }

@@ -45,6 +45,17 @@ pub fn batchnorm2d_reference<D: Device<f32>, T: Tape<f32, D>>(
     (y, BatchStats { mean: stats_mean, var: stats_var, count })
 }
 
+/// Reference for the fused `relu(batchnorm(x))`: [`batchnorm2d_reference`], then dfdx's `relu`.
+pub fn batchnorm2d_relu_reference<D: Device<f32>, T: Tape<f32, D>>(
+    x: Img<D, T>,
+    gamma: Vector<D>,
+    beta: Vector<D>,
+    eps: f32,
+) -> (Img<D, T>, BatchStats<D>) {
+    let (y, stats) = batchnorm2d_reference(x, gamma, beta, eps);
+    (y.relu(), stats)
+}
+
 /// Σ of a slice in f32 with eight independent accumulators (so the loop vectorises); the
 /// callers add these per-plane sums (at most a few thousand values) up in f64.
 fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
@@ -63,11 +74,16 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 /// [`cpu::threads`]: the per-channel statistics (forward: mean, variance; backward: Σ dy,
 /// Σ dy·x̂) by channel, the element-wise normalisation and `dx` by batch element. Each
 /// channel's sums run in one fixed order, so results do not depend on the thread count.
+///
+/// With `relu`, the output is `max(0, y)` (the conv → BN → ReLU block in one op): the ReLU
+/// costs nothing extra forward, and backward `dy` is masked by `y > 0` on the fly, which saves
+/// dfdx's separate ReLU pass and its gradient buffer, each as large as the activation.
 pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
     x: Img<Cpu, T>,
     gamma: Vector<Cpu>,
     beta: Vector<Cpu>,
     eps: f32,
+    relu: bool,
 ) -> (Img<Cpu, T>, BatchStats<Cpu>) {
     let shape = *x.shape();
     let (b, c, h, w) = shape;
@@ -104,7 +120,11 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
             for (p, (yp, xp)) in y.chunks_exact_mut(hw).zip(xs.chunks_exact(hw)).enumerate() {
                 let ch = p % c;
                 let (m, k, bb) = (mean32[ch], inv_std[ch] * g[ch], bt[ch]);
-                yp.iter_mut().zip(xp).for_each(|(yv, &xv)| *yv = (xv - m) * k + bb);
+                if relu {
+                    yp.iter_mut().zip(xp).for_each(|(yv, &xv)| *yv = ((xv - m) * k + bb).max(0.0));
+                } else {
+                    yp.iter_mut().zip(xp).for_each(|(yv, &xv)| *yv = (xv - m) * k + bb);
+                }
             }
         });
     }
@@ -125,6 +145,9 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
             // SAFETY: four distinct tensors, four distinct gradient buffers.
             let (gy, gx, gg, gb) = unsafe { (gy.slice(), gx.slice_mut(), gg.slice_mut(), gb.slice_mut()) };
             let xs = cpu::data(&x);
+            // With the fused ReLU, dy is ∂L/∂y masked by y > 0: `dy(d, y)` below.
+            let ys = cpu::data(&y_id);
+            let dy = |d: f32, yv: f32| if !relu || yv > 0.0 { d } else { 0.0 };
             // Σ dy and Σ dy·x̂ per channel (x̂ = (x − μ)·s, so Σ dy·x̂ = s · Σ dy·(x − μ))
             let sums: Vec<(f64, f64)> = cpu::split_map(c, |chs| {
                 chs.map(|ch| {
@@ -132,17 +155,24 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
                     let (mut sum_dy, mut sum_dy_xc) = (0.0f64, 0.0f64);
                     for bi in 0..b {
                         let o = (bi * c + ch) * hw;
-                        let (d, xp) = (&gy[o..o + hw], &xs[o..o + hw]);
-                        sum_dy += sum8(d, |v| v) as f64;
-                        let mut acc = [0.0f32; 8];
-                        let (dc, xc) = (d.chunks_exact(8), xp.chunks_exact(8));
-                        let tail: f32 = dc.remainder().iter().zip(xc.remainder()).map(|(&dv, &xv)| dv * (xv - m)).sum();
-                        for (dv, xv) in dc.zip(xc) {
+                        let (d, xp, yp) = (&gy[o..o + hw], &xs[o..o + hw], &ys[o..o + hw]);
+                        let (mut acc, mut acc_x) = ([0.0f32; 8], [0.0f32; 8]);
+                        let (dc, xc, yc) = (d.chunks_exact(8), xp.chunks_exact(8), yp.chunks_exact(8));
+                        let (mut tail, mut tail_x) = (0.0f32, 0.0f32);
+                        for ((&dv, &xv), &yv) in dc.remainder().iter().zip(xc.remainder()).zip(yc.remainder()) {
+                            let g = dy(dv, yv);
+                            tail += g;
+                            tail_x += g * (xv - m);
+                        }
+                        for ((dv, xv), yv) in dc.zip(xc).zip(yc) {
                             for k in 0..8 {
-                                acc[k] += dv[k] * (xv[k] - m);
+                                let g = dy(dv[k], yv[k]);
+                                acc[k] += g;
+                                acc_x[k] += g * (xv[k] - m);
                             }
                         }
-                        sum_dy_xc += (acc.iter().sum::<f32>() + tail) as f64;
+                        sum_dy += (acc.iter().sum::<f32>() + tail) as f64;
+                        sum_dy_xc += (acc_x.iter().sum::<f32>() + tail_x) as f64;
                     }
                     (sum_dy, sum_dy_xc * inv_std[ch] as f64)
                 })
@@ -159,8 +189,9 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
                 let len = images.len() * c * hw;
                 // SAFETY: each task writes only its own images.
                 let dx = unsafe { dx.chunk_at(at, len) };
-                let (gy, xs) = (&gy[at..at + len], &xs[at..at + len]);
-                for (p, ((dxp, dyp), xp)) in dx.chunks_exact_mut(hw).zip(gy.chunks_exact(hw)).zip(xs.chunks_exact(hw)).enumerate() {
+                let (gy, xs, ys) = (&gy[at..at + len], &xs[at..at + len], &ys[at..at + len]);
+                let planes = dx.chunks_exact_mut(hw).zip(gy.chunks_exact(hw)).zip(xs.chunks_exact(hw)).zip(ys.chunks_exact(hw));
+                for (p, (((dxp, dyp), xp), yp)) in planes.enumerate() {
                     let ch = p % c;
                     let (m, s) = (mean32[ch], inv_std[ch]);
                     let k = g[ch] * s;
@@ -168,8 +199,8 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
                     let mean_dy_xhat = (sums[ch].1 / count as f64) as f32;
                     // dx += k·(dy − mean_dy − (x − μ)·s·mean_dy_xhat)
                     let a = s * mean_dy_xhat;
-                    for ((d, &dyv), &xv) in dxp.iter_mut().zip(dyp).zip(xp) {
-                        *d += k * (dyv - mean_dy - (xv - m) * a);
+                    for (((d, &dyv), &xv), &yv) in dxp.iter_mut().zip(dyp).zip(xp).zip(yp) {
+                        *d += k * (dy(dyv, yv) - mean_dy - (xv - m) * a);
                     }
                 }
             });
