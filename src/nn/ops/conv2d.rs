@@ -122,6 +122,10 @@ fn valid_range(g: &ConvGeom, v: usize, wo: usize) -> (usize, usize) {
 }
 
 /// im2col: `cols[r, n]` (row-major, `C·K·K × B·H_out·W_out`) from `x` (NCHW).
+///
+/// The valid column range of each kernel offset `v` is computed once per row of `cols`, and the
+/// short row segments (4 to 32 values in the convnets) are copied by plain loops rather than
+/// `memcpy` calls.
 fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     let (k, ho, wo) = (g.kernel, g.out_height(), g.out_width());
     let n_cols = g.n_cols();
@@ -130,23 +134,26 @@ fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
             for v in 0..k {
                 let r = (c * k + u) * k + v;
                 let row = &mut cols[r * n_cols..(r + 1) * n_cols];
+                let (lo, hi) = valid_range(g, v, wo);
+                let hi = hi.max(lo);
                 for b in 0..g.batch {
                     let plane = &x[(b * g.in_channels + c) * g.height * g.width..][..g.height * g.width];
                     for i in 0..ho {
                         let out = &mut row[(b * ho + i) * wo..][..wo];
                         let y = (i * g.stride + u) as isize - g.padding as isize;
                         if y < 0 || y >= g.height as isize {
-                            out.iter_mut().for_each(|o| *o = 0.0);
+                            out.fill(0.0);
                             continue;
                         }
                         let line = &plane[y as usize * g.width..][..g.width];
-                        let (lo, hi) = valid_range(g, v, wo);
-                        out[..lo].iter_mut().for_each(|o| *o = 0.0);
-                        out[hi.max(lo)..].iter_mut().for_each(|o| *o = 0.0);
-                        if g.stride == 1 {
-                            let start = lo + v - g.padding;
-                            out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
-                        } else {
+                        out[..lo].fill(0.0);
+                        out[hi..].fill(0.0);
+                        if g.stride == 1 && hi > lo {
+                            let src = &line[lo + v - g.padding..][..hi - lo];
+                            for (o, &s) in out[lo..hi].iter_mut().zip(src) {
+                                *o = s;
+                            }
+                        } else if g.stride > 1 {
                             for (j, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
                                 *o = line[j * g.stride + v - g.padding];
                             }
@@ -167,6 +174,8 @@ fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
             for v in 0..k {
                 let r = (c * k + u) * k + v;
                 let row = &cols[r * n_cols..(r + 1) * n_cols];
+                let (lo, hi) = valid_range(g, v, wo);
+                let hi = hi.max(lo);
                 for b in 0..g.batch {
                     let plane = &mut dx[(b * g.in_channels + c) * g.height * g.width..][..g.height * g.width];
                     for i in 0..ho {
@@ -176,11 +185,10 @@ fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
                         }
                         let src = &row[(b * ho + i) * wo..][..wo];
                         let line = &mut plane[y as usize * g.width..][..g.width];
-                        let (lo, hi) = valid_range(g, v, wo);
-                        if g.stride == 1 {
-                            let start = lo + v - g.padding;
-                            line[start..start + hi - lo].iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += s);
-                        } else {
+                        if g.stride == 1 && hi > lo {
+                            let dst = &mut line[lo + v - g.padding..][..hi - lo];
+                            dst.iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += s);
+                        } else if g.stride > 1 {
                             for (j, s) in src.iter().enumerate().take(hi).skip(lo) {
                                 line[j * g.stride + v - g.padding] += s;
                             }
