@@ -70,10 +70,38 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     acc.iter().sum::<f32>() + rest.iter().map(|&v| f(v)).sum::<f32>()
 }
 
+/// Per-channel pairs of sums `Σ_{b,h,w} f(plane, ch)` over the `B·C` planes of `hw` values,
+/// where `f` returns the two sums over one plane. Split by batch element: each thread walks
+/// its images in memory order into its own f64 partial sums (walking one channel through all
+/// images instead strides by `C·H·W` values, which starves the prefetcher when planes are
+/// small), and the partials are then added in thread order.
+fn channel_sums(b: usize, c: usize, f: impl Fn(usize, usize) -> (f32, f32) + Sync + Send) -> Vec<(f64, f64)> {
+    let partials = cpu::split_map(b, |images| {
+        let mut acc = vec![(0.0f64, 0.0f64); c];
+        for bi in images {
+            for (ch, a) in acc.iter_mut().enumerate() {
+                let (s0, s1) = f(bi * c + ch, ch);
+                a.0 += s0 as f64;
+                a.1 += s1 as f64;
+            }
+        }
+        acc
+    });
+    let mut total = vec![(0.0f64, 0.0f64); c];
+    for part in partials {
+        for (t, p) in total.iter_mut().zip(part) {
+            t.0 += p.0;
+            t.1 += p.1;
+        }
+    }
+    total
+}
+
 /// Fast CPU batch normalisation: two passes forward, two passes backward, each split across
-/// [`cpu::threads`]: the per-channel statistics (forward: mean, variance; backward: Σ dy,
-/// Σ dy·x̂) by channel, the element-wise normalisation and `dx` by batch element. Each
-/// channel's sums run in one fixed order, so results do not depend on the thread count.
+/// [`cpu::threads`] by batch element: the per-channel statistics (forward: mean, variance;
+/// backward: Σ dy, Σ dy·x̂) as per-thread partial sums in f64 (see [`channel_sums`]), the
+/// element-wise normalisation and `dx` by blocks of images. The thread count changes only
+/// how the f64 partial sums are grouped.
 ///
 /// With `relu`, the output is `max(0, y)` (the conv → BN → ReLU block in one op): the ReLU
 /// costs nothing extra forward, and backward `dy` is masked by `y > 0` on the fly, which saves
@@ -96,17 +124,13 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
     let (g, bt) = (gamma.as_vec(), beta.as_vec());
 
     // (mean, biased variance) per channel, in f64
-    let stats: Vec<(f64, f64)> = cpu::split_map(c, |chs| {
-        chs.map(|ch| {
-            let plane = |bi: usize| &xs[(bi * c + ch) * hw..][..hw];
-            let mean = (0..b).map(|bi| sum8(plane(bi), |v| v) as f64).sum::<f64>() / count as f64;
-            let m = mean as f32;
-            let var = (0..b).map(|bi| sum8(plane(bi), |v| (v - m) * (v - m)) as f64).sum::<f64>() / count as f64;
-            (mean, var)
-        })
-        .collect::<Vec<_>>()
-    })
-    .concat();
+    let plane = |p: usize| &xs[p * hw..][..hw];
+    let means: Vec<f64> = channel_sums(b, c, |p, _| (sum8(plane(p), |v| v), 0.0)).iter().map(|s| s.0 / count as f64).collect();
+    let vars = channel_sums(b, c, |p, ch| {
+        let m = means[ch] as f32;
+        (sum8(plane(p), |v| (v - m) * (v - m)), 0.0)
+    });
+    let stats: Vec<(f64, f64)> = means.iter().zip(&vars).map(|(&m, v)| (m, v.0 / count as f64)).collect();
     let inv_std: Vec<f32> = stats.iter().map(|&(_, v)| 1.0 / ((v as f32) + eps).sqrt()).collect();
     let mean32: Vec<f32> = stats.iter().map(|&(m, _)| m as f32).collect();
 
@@ -149,36 +173,31 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
             let ys = cpu::data(&y_id);
             let dy = |d: f32, yv: f32| if !relu || yv > 0.0 { d } else { 0.0 };
             // Σ dy and Σ dy·x̂ per channel (x̂ = (x − μ)·s, so Σ dy·x̂ = s · Σ dy·(x − μ))
-            let sums: Vec<(f64, f64)> = cpu::split_map(c, |chs| {
-                chs.map(|ch| {
-                    let m = mean32[ch];
-                    let (mut sum_dy, mut sum_dy_xc) = (0.0f64, 0.0f64);
-                    for bi in 0..b {
-                        let o = (bi * c + ch) * hw;
-                        let (d, xp, yp) = (&gy[o..o + hw], &xs[o..o + hw], &ys[o..o + hw]);
-                        let (mut acc, mut acc_x) = ([0.0f32; 8], [0.0f32; 8]);
-                        let (dc, xc, yc) = (d.chunks_exact(8), xp.chunks_exact(8), yp.chunks_exact(8));
-                        let (mut tail, mut tail_x) = (0.0f32, 0.0f32);
-                        for ((&dv, &xv), &yv) in dc.remainder().iter().zip(xc.remainder()).zip(yc.remainder()) {
-                            let g = dy(dv, yv);
-                            tail += g;
-                            tail_x += g * (xv - m);
-                        }
-                        for ((dv, xv), yv) in dc.zip(xc).zip(yc) {
-                            for k in 0..8 {
-                                let g = dy(dv[k], yv[k]);
-                                acc[k] += g;
-                                acc_x[k] += g * (xv[k] - m);
-                            }
-                        }
-                        sum_dy += (acc.iter().sum::<f32>() + tail) as f64;
-                        sum_dy_xc += (acc_x.iter().sum::<f32>() + tail_x) as f64;
+            let sums: Vec<(f64, f64)> = channel_sums(b, c, |p, ch| {
+                let m = mean32[ch];
+                let o = p * hw;
+                let (d, xp, yp) = (&gy[o..o + hw], &xs[o..o + hw], &ys[o..o + hw]);
+                let (mut acc, mut acc_x) = ([0.0f32; 8], [0.0f32; 8]);
+                let (dc, xc, yc) = (d.chunks_exact(8), xp.chunks_exact(8), yp.chunks_exact(8));
+                let (mut tail, mut tail_x) = (0.0f32, 0.0f32);
+                for ((&dv, &xv), &yv) in dc.remainder().iter().zip(xc.remainder()).zip(yc.remainder()) {
+                    let g = dy(dv, yv);
+                    tail += g;
+                    tail_x += g * (xv - m);
+                }
+                for ((dv, xv), yv) in dc.zip(xc).zip(yc) {
+                    for k in 0..8 {
+                        let g = dy(dv[k], yv[k]);
+                        acc[k] += g;
+                        acc_x[k] += g * (xv[k] - m);
                     }
-                    (sum_dy, sum_dy_xc * inv_std[ch] as f64)
-                })
-                .collect::<Vec<_>>()
+                }
+                (acc.iter().sum::<f32>() + tail, acc_x.iter().sum::<f32>() + tail_x)
             })
-            .concat();
+            .iter()
+            .zip(&inv_std)
+            .map(|(&(sum_dy, sum_dy_xc), &s)| (sum_dy, sum_dy_xc * s as f64))
+            .collect();
             for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
                 gb[ch] += sum_dy as f32;
                 gg[ch] += sum_dy_xhat as f32;
