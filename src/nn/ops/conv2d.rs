@@ -11,7 +11,9 @@
 //! Both implementations lower it to one matrix product with **im2col**: every receptive field
 //! becomes a column of a `(C·K·K) × (B·H_out·W_out)` matrix, and `Y = W · cols`. The backward
 //! pass is two more products, `dW = dY · colsᵀ` and `dcols = Wᵀ · dY`, and **col2im** adds
-//! `dcols` back onto the input positions each column came from.
+//! `dcols` back onto the input positions each column came from. The fast CPU kernel does
+//! this per block of a few images on each thread ([`conv2d_cpu`]), so the im2col matrix stays
+//! in cache and never exists for the whole batch at once.
 
 use super::cpu::{self, Disjoint, GradPtr, Scratch};
 use super::Img;

@@ -6,13 +6,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Number of threads the CPU kernels use: for `gemm` (matrix products) and for the loops they
-/// split by batch element or row block (attention, LayerNorm, GELU).
+/// Number of threads the CPU kernels use.
+///
+/// How each kernel splits its work across them:
+/// - convolution, max pooling, global average pooling, BatchNorm (and the fused BatchNorm +
+///   ReLU): **by batch element** (blocks of images, or of `B·C` planes), each thread running
+///   single-threaded `gemm`s on its own images and writing its own part of the output and of
+///   `dx`; the weight gradients and BatchNorm's per-channel sums are per-thread partial sums
+///   added up in thread order afterwards (`split_map`);
+/// - attention, LayerNorm, GELU: by batch element or row block (`parallel_for`);
+/// - the linear layers and other single products: inside `gemm` (`parallelism`).
+///
+/// dfdx's own element-wise ops (ReLU after a residual add, additions, the loss) stay on one
+/// thread. The thread count changes results only through float rounding (the order in which
+/// partial sums are added).
 ///
 /// Default: `SELFSUP_THREADS` from the environment if set, otherwise the number of cores
 /// (`std::thread::available_parallelism`). On the 2-core machines the course targets, two
 /// threads measured faster than one for whole SimCLR steps (`bench/compare.sh`: 588 vs 752 ms
-/// for the default encoder), even with data augmentation running beside them.
+/// for the default encoder, before the batch-parallel kernels), even with data augmentation
+/// running beside them.
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
@@ -28,7 +41,7 @@ pub fn threads() -> usize {
     }
 }
 
-/// Overrides the number of `gemm` threads (0 restores the default).
+/// Overrides the number of threads of the CPU kernels (0 restores the default).
 pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
 }
