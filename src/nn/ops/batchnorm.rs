@@ -70,6 +70,37 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     acc.iter().sum::<f32>() + rest.iter().map(|&v| f(v)).sum::<f32>()
 }
 
+/// `d` where `y > 0` (the ReLU's gradient mask) when `RELU`, else `d`; a select, so the loops
+/// that use it vectorise.
+#[inline(always)]
+fn masked<const RELU: bool>(d: f32, y: f32) -> f32 {
+    if !RELU || y > 0.0 {
+        d
+    } else {
+        0.0
+    }
+}
+
+/// `(Σ dy, Σ dy·(x − m))` over one plane, with `dy = masked::<RELU>(d, y)`.
+fn plane_grad_sums<const RELU: bool>(d: &[f32], x: &[f32], y: &[f32], m: f32) -> (f32, f32) {
+    let (mut acc, mut acc_x) = ([0.0f32; 8], [0.0f32; 8]);
+    let (dc, xc, yc) = (d.chunks_exact(8), x.chunks_exact(8), y.chunks_exact(8));
+    let (mut tail, mut tail_x) = (0.0f32, 0.0f32);
+    for ((&dv, &xv), &yv) in dc.remainder().iter().zip(xc.remainder()).zip(yc.remainder()) {
+        let g = masked::<RELU>(dv, yv);
+        tail += g;
+        tail_x += g * (xv - m);
+    }
+    for ((dv, xv), yv) in dc.zip(xc).zip(yc) {
+        for k in 0..8 {
+            let g = masked::<RELU>(dv[k], yv[k]);
+            acc[k] += g;
+            acc_x[k] += g * (xv[k] - m);
+        }
+    }
+    (acc.iter().sum::<f32>() + tail, acc_x.iter().sum::<f32>() + tail_x)
+}
+
 /// Per-channel pairs of sums `Σ_{b,h,w} f(plane, ch)` over the `B·C` planes of `hw` values,
 /// where `f` returns the two sums over one plane. Split by batch element: each thread walks
 /// its images in memory order into its own f64 partial sums (walking one channel through all
@@ -169,30 +200,17 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
             // SAFETY: four distinct tensors, four distinct gradient buffers.
             let (gy, gx, gg, gb) = unsafe { (gy.slice(), gx.slice_mut(), gg.slice_mut(), gb.slice_mut()) };
             let xs = cpu::data(&x);
-            // With the fused ReLU, dy is ∂L/∂y masked by y > 0: `dy(d, y)` below.
+            // With the fused ReLU, dy is ∂L/∂y masked by y > 0 (`masked`).
             let ys = cpu::data(&y_id);
-            let dy = |d: f32, yv: f32| if !relu || yv > 0.0 { d } else { 0.0 };
             // Σ dy and Σ dy·x̂ per channel (x̂ = (x − μ)·s, so Σ dy·x̂ = s · Σ dy·(x − μ))
             let sums: Vec<(f64, f64)> = channel_sums(b, c, |p, ch| {
-                let m = mean32[ch];
                 let o = p * hw;
                 let (d, xp, yp) = (&gy[o..o + hw], &xs[o..o + hw], &ys[o..o + hw]);
-                let (mut acc, mut acc_x) = ([0.0f32; 8], [0.0f32; 8]);
-                let (dc, xc, yc) = (d.chunks_exact(8), xp.chunks_exact(8), yp.chunks_exact(8));
-                let (mut tail, mut tail_x) = (0.0f32, 0.0f32);
-                for ((&dv, &xv), &yv) in dc.remainder().iter().zip(xc.remainder()).zip(yc.remainder()) {
-                    let g = dy(dv, yv);
-                    tail += g;
-                    tail_x += g * (xv - m);
+                if relu {
+                    plane_grad_sums::<true>(d, xp, yp, mean32[ch])
+                } else {
+                    plane_grad_sums::<false>(d, xp, yp, mean32[ch])
                 }
-                for ((dv, xv), yv) in dc.zip(xc).zip(yc) {
-                    for k in 0..8 {
-                        let g = dy(dv[k], yv[k]);
-                        acc[k] += g;
-                        acc_x[k] += g * (xv[k] - m);
-                    }
-                }
-                (acc.iter().sum::<f32>() + tail, acc_x.iter().sum::<f32>() + tail_x)
             })
             .iter()
             .zip(&inv_std)
@@ -218,8 +236,11 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
                     let mean_dy_xhat = (sums[ch].1 / count as f64) as f32;
                     // dx += k·(dy − mean_dy − (x − μ)·s·mean_dy_xhat)
                     let a = s * mean_dy_xhat;
-                    for (((d, &dyv), &xv), &yv) in dxp.iter_mut().zip(dyp).zip(xp).zip(yp) {
-                        *d += k * (dy(dyv, yv) - mean_dy - (xv - m) * a);
+                    let elems = dxp.iter_mut().zip(dyp).zip(xp).zip(yp);
+                    if relu {
+                        elems.for_each(|(((d, &dyv), &xv), &yv)| *d += k * (masked::<true>(dyv, yv) - mean_dy - (xv - m) * a));
+                    } else {
+                        elems.for_each(|(((d, &dyv), &xv), _)| *d += k * (dyv - mean_dy - (xv - m) * a));
                     }
                 }
             });
