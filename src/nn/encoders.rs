@@ -132,7 +132,7 @@ impl<const I: usize, const O: usize, const S: usize, E: Dtype + SampleUniform, D
 impl<const I: usize, const O: usize, const S: usize, D: Backend> BasicBlock<I, O, S, f32, D> {
     pub fn forward_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Img<D, T> {
         let skip = self.bn_shortcut.forward_train(self.shortcut.forward(x.with_empty_tape()));
-        let h = self.bn1.forward_train(self.conv1.forward(x)).relu();
+        let h = self.bn1.forward_train_relu(self.conv1.forward(x));
         (self.bn2.forward_train(self.conv2.forward(h)) + skip).relu()
     }
     pub fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Img<D, T> {

@@ -113,12 +113,29 @@ impl<const C: usize, D: Backend> BatchNorm2d<C, f32, D> {
             self.bias.clone().reshape_like(&(C,)),
             self.epsilon as f32,
         );
+        self.update_running(stats);
+        y
+    }
+
+    /// `relu(self.forward_train(x))` as one fused op ([`Backend::batchnorm2d_relu_train`]).
+    pub fn forward_train_relu<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Img<D, T> {
+        let (y, stats) = D::batchnorm2d_relu_train(
+            x,
+            self.scale.clone().reshape_like(&(C,)),
+            self.bias.clone().reshape_like(&(C,)),
+            self.epsilon as f32,
+        );
+        self.update_running(stats);
+        y
+    }
+
+    /// Running averages from one batch's statistics.
+    fn update_running(&mut self, stats: crate::nn::ops::BatchStats<D>) {
         let m = self.momentum as f32;
         let n = stats.count as f32;
         let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
         self.running_mean.axpy(1.0 - m, &stats.mean.reshape_like(&(Const::<C>,)), m);
         self.running_var.axpy(1.0 - m, &stats.var.reshape_like(&(Const::<C>,)), m * unbiased);
-        y
     }
 
     /// Evaluation mode: `y = γ (x − running_mean) / sqrt(running_var + ε) + β`.
@@ -152,7 +169,7 @@ impl<const I: usize, const O: usize, const S: usize, E: Dtype + SampleUniform, D
 
 impl<const I: usize, const O: usize, const S: usize, D: Backend> ConvBlock<I, O, S, f32, D> {
     pub fn forward_train<T: Tape<f32, D>>(&mut self, x: Img<D, T>) -> Img<D, T> {
-        self.bn.forward_train(self.conv.forward(x)).relu()
+        self.bn.forward_train_relu(self.conv.forward(x))
     }
     pub fn forward_eval<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Img<D, T> {
         self.bn.forward_eval(self.conv.forward(x)).relu()

@@ -6,13 +6,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Number of threads the CPU kernels use: for `gemm` (matrix products) and for the loops they
-/// split by batch element or row block (attention, LayerNorm, GELU).
+/// Number of threads the CPU kernels use.
+///
+/// How each kernel splits its work across them:
+/// - convolution, max pooling, global average pooling, BatchNorm (and the fused BatchNorm +
+///   ReLU): **by batch element** (blocks of images, or of `B·C` planes), each thread running
+///   single-threaded `gemm`s on its own images and writing its own part of the output and of
+///   `dx`; the weight gradients and BatchNorm's per-channel sums are per-thread partial sums
+///   added up in thread order afterwards (`split_map`);
+/// - attention, LayerNorm, GELU: by batch element or row block (`parallel_for`);
+/// - the linear layers and other single products: inside `gemm` (`parallelism`).
+///
+/// dfdx's own element-wise ops (ReLU after a residual add, additions, the loss) stay on one
+/// thread. The thread count changes results only through float rounding (the order in which
+/// partial sums are added).
 ///
 /// Default: `SELFSUP_THREADS` from the environment if set, otherwise the number of cores
 /// (`std::thread::available_parallelism`). On the 2-core machines the course targets, two
 /// threads measured faster than one for whole SimCLR steps (`bench/compare.sh`: 588 vs 752 ms
-/// for the default encoder), even with data augmentation running beside them.
+/// for the default encoder, before the batch-parallel kernels), even with data augmentation
+/// running beside them.
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
@@ -28,7 +41,7 @@ pub fn threads() -> usize {
     }
 }
 
-/// Overrides the number of `gemm` threads (0 restores the default).
+/// Overrides the number of threads of the CPU kernels (0 restores the default).
 pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
 }
@@ -130,8 +143,9 @@ pub(crate) fn matmul_serial(
     matmul_in(gemm::Parallelism::None, m, n, k, c, c_strides, accumulate, a, a_strides, b, b_strides)
 }
 
+/// [`matmul`] with an explicit `gemm` parallelism (see [`inner_parallelism`]).
 #[allow(clippy::too_many_arguments)]
-fn matmul_in(
+pub(crate) fn matmul_in(
     par: gemm::Parallelism,
     m: usize,
     n: usize,
@@ -194,19 +208,42 @@ pub(crate) fn parallel_for<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
     }
 }
 
-/// A mutable buffer that the tasks of [`parallel_for`] write in disjoint chunks.
-pub(crate) struct Disjoint<'a> {
-    ptr: *mut f32,
+/// Splits `0..n` into `min(threads(), n)` contiguous ranges of near-equal length and runs `f`
+/// on each, in parallel (on the calling thread alone when that is one range). Returns the
+/// results in range order, so that reductions over them add up in the same order every time.
+pub(crate) fn split_map<R: Send, F: Fn(std::ops::Range<usize>) -> R + Sync + Send>(n: usize, f: F) -> Vec<R> {
+    use rayon::prelude::*;
+    let parts = threads().min(n).max(1);
+    if parts == 1 {
+        return vec![f(0..n)];
+    }
+    (0..parts).into_par_iter().map(|i| f(i * n / parts..(i + 1) * n / parts)).collect()
+}
+
+/// The `gemm` parallelism for the products inside the tasks of [`split_map`] over `n` items:
+/// single-threaded when every thread has its own items, multi-threaded when there are fewer
+/// items than threads (a batch of one image, say), so that no thread is left idle.
+pub(crate) fn inner_parallelism(n: usize) -> gemm::Parallelism {
+    if n >= threads() {
+        gemm::Parallelism::None
+    } else {
+        parallelism()
+    }
+}
+
+/// A mutable buffer that the tasks of [`parallel_for`] / [`split_map`] write in disjoint chunks.
+pub(crate) struct Disjoint<'a, T = f32> {
+    ptr: *mut T,
     len: usize,
-    _borrow: std::marker::PhantomData<&'a mut [f32]>,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
 }
 
 // SAFETY: `Disjoint` only hands out chunks through `chunk`, whose contract forbids overlap.
-unsafe impl Send for Disjoint<'_> {}
-unsafe impl Sync for Disjoint<'_> {}
+unsafe impl<T: Send> Send for Disjoint<'_, T> {}
+unsafe impl<T: Send> Sync for Disjoint<'_, T> {}
 
-impl<'a> Disjoint<'a> {
-    pub(crate) fn new(buf: &'a mut [f32]) -> Self {
+impl<'a, T> Disjoint<'a, T> {
+    pub(crate) fn new(buf: &'a mut [T]) -> Self {
         Self { ptr: buf.as_mut_ptr(), len: buf.len(), _borrow: std::marker::PhantomData }
     }
     /// Chunk `i` of size `size`.
@@ -214,7 +251,7 @@ impl<'a> Disjoint<'a> {
     /// # Safety
     /// No two live chunks may overlap: each task takes only its own index.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn chunk(&self, i: usize, size: usize) -> &'a mut [f32] {
+    pub(crate) unsafe fn chunk(&self, i: usize, size: usize) -> &'a mut [T] {
         self.chunk_at(i * size, size)
     }
     /// The `len` values from `offset`.
@@ -222,7 +259,7 @@ impl<'a> Disjoint<'a> {
     /// # Safety
     /// As [`Disjoint::chunk`].
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn chunk_at(&self, offset: usize, len: usize) -> &'a mut [f32] {
+    pub(crate) unsafe fn chunk_at(&self, offset: usize, len: usize) -> &'a mut [T] {
         assert!(offset + len <= self.len, "chunk {offset}..{} out of a buffer of {}", offset + len, self.len);
         std::slice::from_raw_parts_mut(self.ptr.add(offset), len)
     }

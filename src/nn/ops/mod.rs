@@ -21,7 +21,7 @@ mod linear;
 mod pool;
 mod vmath;
 
-pub use batchnorm::{batchnorm2d_reference, BatchStats};
+pub use batchnorm::{batchnorm2d_reference, batchnorm2d_relu_reference, BatchStats};
 pub use conv2d::{conv2d_reference, ConvGeom};
 pub use cpu::{set_threads, threads, tune_allocator};
 pub use pool::{global_avg_pool_reference, max_pool2d_reference};
@@ -63,6 +63,17 @@ pub trait Backend: Device<f32> {
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>);
 
+    /// `relu(batchnorm2d_train(x))` as one op (the conv → BN → ReLU block). By default the two
+    /// ops one after the other ([`batchnorm2d_relu_reference`]); `Cpu` fuses them.
+    fn batchnorm2d_relu_train<T: Tape<f32, Self>>(
+        x: Img<Self, T>,
+        gamma: Vector<Self>,
+        beta: Vector<Self>,
+        eps: f32,
+    ) -> (Img<Self, T>, BatchStats<Self>) {
+        batchnorm2d_relu_reference(x, gamma, beta, eps)
+    }
+
     /// Fully connected layer `y = x·Wᵀ + b` for `x: (N, I)`, `W: (O, I)`, `b: (O,)`.
     fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T>;
 
@@ -93,7 +104,15 @@ impl Backend for Cpu {
         beta: Vector<Self>,
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>) {
-        batchnorm::batchnorm2d_cpu(x, gamma, beta, eps)
+        batchnorm::batchnorm2d_cpu(x, gamma, beta, eps, false)
+    }
+    fn batchnorm2d_relu_train<T: Tape<f32, Self>>(
+        x: Img<Self, T>,
+        gamma: Vector<Self>,
+        beta: Vector<Self>,
+        eps: f32,
+    ) -> (Img<Self, T>, BatchStats<Self>) {
+        batchnorm::batchnorm2d_cpu(x, gamma, beta, eps, true)
     }
     fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T> {
         linear::linear_cpu(x, w, b)

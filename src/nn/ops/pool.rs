@@ -6,7 +6,7 @@
 //! global avg: y[b, c] = (1 / HW) Σ_{h,w} x[b, c, h, w]
 //! ```
 
-use super::cpu::{self, GradPtr};
+use super::cpu::{self, Disjoint, GradPtr};
 use super::{Img, Mat};
 use dfdx::prelude::*;
 
@@ -46,37 +46,49 @@ pub fn global_avg_pool_reference<D: Device<f32>, T: Tape<f32, D>>(x: Img<D, T>) 
     x.mean::<(usize, usize), Axes2<2, 3>>()
 }
 
-/// Fast CPU max pooling: one pass that records each window's arg-max for the backward pass.
+/// Fast CPU max pooling: one pass that records each window's arg-max (its index inside the
+/// `H × W` plane) for the backward pass. Both passes split the `B·C` planes into contiguous
+/// blocks, one per thread ([`cpu::threads`]); a plane's arg-maxes stay inside that plane, so
+/// the backward scatter of each block touches only its own part of `dx`.
 pub(super) fn max_pool2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, kernel: usize, stride: usize) -> Img<Cpu, T> {
     let (b, c, h, w) = *x.shape();
     let (ho, wo) = (pooled_size(h, kernel, stride), pooled_size(w, kernel, stride));
     let (x, mut tape) = x.contiguous().split_tape();
     let dev = x.device().clone();
     let xs = cpu::data(&x);
-    let mut y = vec![0.0f32; b * c * ho * wo];
+    let (plane_in, plane_out) = (h * w, ho * wo);
+    let mut y = vec![0.0f32; b * c * plane_out];
     let mut arg = vec![0u32; if T::OWNS_TAPE { y.len() } else { 0 }];
-    for plane in 0..b * c {
-        let src = &xs[plane * h * w..][..h * w];
-        for i in 0..ho {
-            for j in 0..wo {
-                let mut best = f32::NEG_INFINITY;
-                let mut best_at = (i * stride) * w + j * stride;
-                for u in 0..kernel {
-                    let row = (i * stride + u) * w + j * stride;
-                    for (v, &val) in src[row..row + kernel].iter().enumerate() {
-                        if val > best {
-                            best = val;
-                            best_at = row + v;
+    {
+        let (yd, ad) = (Disjoint::new(&mut y), Disjoint::new(&mut arg));
+        cpu::split_map(b * c, |planes| {
+            // SAFETY: each task writes only its own planes.
+            let y = unsafe { yd.chunk_at(planes.start * plane_out, planes.len() * plane_out) };
+            let mut arg = T::OWNS_TAPE.then(|| unsafe { ad.chunk_at(planes.start * plane_out, planes.len() * plane_out) });
+            for (pi, plane) in planes.enumerate() {
+                let src = &xs[plane * plane_in..][..plane_in];
+                for i in 0..ho {
+                    for j in 0..wo {
+                        let mut best = f32::NEG_INFINITY;
+                        let mut best_at = (i * stride) * w + j * stride;
+                        for u in 0..kernel {
+                            let row = (i * stride + u) * w + j * stride;
+                            for (v, &val) in src[row..row + kernel].iter().enumerate() {
+                                if val > best {
+                                    best = val;
+                                    best_at = row + v;
+                                }
+                            }
+                        }
+                        let o = (pi * ho + i) * wo + j;
+                        y[o] = best;
+                        if let Some(arg) = arg.as_mut() {
+                            arg[o] = best_at as u32;
                         }
                     }
                 }
-                let o = (plane * ho + i) * wo + j;
-                y[o] = best;
-                if T::OWNS_TAPE {
-                    arg[o] = (plane * h * w + best_at) as u32;
-                }
             }
-        }
+        });
     }
     let y = cpu::tensor(&dev, y, (b, c, ho, wo));
     if T::OWNS_TAPE {
@@ -86,23 +98,35 @@ pub(super) fn max_pool2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, kernel: usize, s
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: x and y are distinct tensors, so their gradient buffers are distinct.
             let (gy, gx) = unsafe { (gy.slice(), gx.slice_mut()) };
-            for (g, &a) in gy.iter().zip(arg.iter()) {
-                gx[a as usize] += g;
-            }
+            let dx = Disjoint::new(gx);
+            cpu::split_map(b * c, |planes| {
+                // SAFETY: each task writes only its own planes.
+                let dx = unsafe { dx.chunk_at(planes.start * plane_in, planes.len() * plane_in) };
+                let at = planes.start * plane_out;
+                let (gy, arg) = (&gy[at..][..planes.len() * plane_out], &arg[at..][..planes.len() * plane_out]);
+                for ((dxp, gyp), argp) in dx.chunks_exact_mut(plane_in).zip(gy.chunks_exact(plane_out)).zip(arg.chunks_exact(plane_out)) {
+                    for (g, &a) in gyp.iter().zip(argp) {
+                        dxp[a as usize] += g;
+                    }
+                }
+            });
             Ok(())
         });
     }
     y.put_tape(tape)
 }
 
-/// Fast CPU global average pooling.
+/// Fast CPU global average pooling, split by blocks of `B·C` planes across threads.
 pub(super) fn global_avg_pool_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>) -> Mat<Cpu, T> {
     let (b, c, h, w) = *x.shape();
     let hw = h * w;
     let (x, mut tape) = x.contiguous().split_tape();
     let dev = x.device().clone();
     let xs = cpu::data(&x);
-    let y: Vec<f32> = (0..b * c).map(|p| xs[p * hw..(p + 1) * hw].iter().sum::<f32>() / hw as f32).collect();
+    let y: Vec<f32> = cpu::split_map(b * c, |planes| {
+        planes.map(|p| xs[p * hw..(p + 1) * hw].iter().sum::<f32>() / hw as f32).collect::<Vec<_>>()
+    })
+    .concat();
     let y = cpu::tensor(&dev, y, (b, c));
     if T::OWNS_TAPE {
         let y_id = y.clone();
@@ -111,10 +135,15 @@ pub(super) fn global_avg_pool_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>) -> Mat<Cpu,
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: distinct tensors, distinct gradient buffers.
             let (gy, gx) = unsafe { (gy.slice(), gx.slice_mut()) };
-            for (p, g) in gy.iter().enumerate() {
-                let share = g / hw as f32;
-                gx[p * hw..(p + 1) * hw].iter_mut().for_each(|d| *d += share);
-            }
+            let dx = Disjoint::new(gx);
+            cpu::split_map(b * c, |planes| {
+                // SAFETY: each task writes only its own planes.
+                let dx = unsafe { dx.chunk_at(planes.start * hw, planes.len() * hw) };
+                for (dxp, g) in dx.chunks_exact_mut(hw).zip(&gy[planes]) {
+                    let share = g / hw as f32;
+                    dxp.iter_mut().for_each(|d| *d += share);
+                }
+            });
             Ok(())
         });
     }
