@@ -23,9 +23,8 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 ///
 /// Default: `SELFSUP_THREADS` from the environment if set, otherwise the number of cores
 /// (`std::thread::available_parallelism`). On the 2-core machines the course targets, two
-/// threads measured faster than one for whole SimCLR steps (`bench/compare.sh`: 588 vs 752 ms
-/// for the default encoder, before the batch-parallel kernels), even with data augmentation
-/// running beside them.
+/// threads measured faster than one for whole SimCLR steps (`bench/compare.sh`, quiet machine:
+/// 426 vs 702 ms for the default encoder at batch 256 × 2 views; see the README's table).
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
