@@ -14,6 +14,11 @@
 //! (measured with the kit's earlier kernels: 26.5% kNN at 5 000 images, 47.1% at 10 000), and
 //! MoCHi's claim is about a MoCo that learns. `--epochs` and `--train-images` change the budget of every run.
 //!
+//! One run per setting cannot separate a gain of a few points from run-to-run variation.
+//! `--seeds N` trains every setting with seeds `S, S + 1, …, S + N − 1`: each row then reports
+//! the mean (and keeps each run's kNN top-1), and the `mochi` verdict compares MoCo and MoCHi
+//! seed by seed, calling the gain reproduced only when its mean exceeds twice its standard error.
+//!
 //! | name | what changes | the lecture's claim |
 //! |---|---|---|
 //! | `moco-momentum` | MoCo's `m` ∈ {0, 0.9, 0.99, 0.999, 0.9999} | `m = 0` fails; 0.99–0.999 is best |
@@ -49,6 +54,9 @@ pub struct Sweep {
     pub parameter: &'static str,
     pub claim: &'static str,
     pub settings: Vec<Setting>,
+    /// Runs per setting, with seeds `seed, seed + 1, …` (1 by default; `--seeds N`). With
+    /// several, a row reports the mean and keeps each run's kNN top-1 in `knn_runs`.
+    pub seeds: usize,
 }
 
 /// One run: `base` with `change` applied.
@@ -83,6 +91,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
     };
     let sweep = match name {
         "moco-momentum" => Sweep {
+            seeds: 1,
             name: "moco-momentum",
             parameter: "momentum m",
             claim: "m = 0 fails; 0.99-0.999 works best",
@@ -92,6 +101,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 .collect(),
         },
         "negatives" => Sweep {
+            seeds: 1,
             name: "negatives",
             parameter: "negatives per query",
             claim: "more negatives help",
@@ -102,12 +112,14 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 .collect(),
         },
         "temperature" => Sweep {
+            seeds: 1,
             name: "temperature",
             parameter: "temperature tau",
             claim: "the temperature matters: too high a tau is worse",
             settings: [0.05, 0.1, 0.2, 0.5, 1.0].into_iter().map(|t| setting(&with("simclr"), format!("tau = {t}"), t, |c| c.tau = t)).collect(),
         },
         "augmentations" => Sweep {
+            seeds: 1,
             name: "augmentations",
             parameter: "augmentations",
             claim: "colour jitter and cropping are both essential",
@@ -122,6 +134,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             ],
         },
         "mochi" => Sweep {
+            seeds: 1,
             name: "mochi",
             parameter: "method",
             claim: "MoCHi's synthetic hard negatives help MoCo at the same budget",
@@ -151,29 +164,44 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
         verdict: String::new(),
         settings: serde_json::json!({
             "claim": sweep.claim,
+            "seeds": sweep.seeds.max(1),
             "runs": sweep.settings.iter().map(|s| serde_json::json!({"label": s.label, "config": s.config})).collect::<Vec<_>>(),
         }),
     };
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let json = out_dir.join(format!("{}.json", sweep.name));
+    let seeds = sweep.seeds.max(1);
+    let runs = sweep.settings.len() * seeds;
     for (i, s) in sweep.settings.iter().enumerate() {
-        if !quiet {
-            println!("[{}/{}] {}: {}", i + 1, sweep.settings.len(), sweep.name, s.label);
+        let mut summaries: Vec<Summary> = Vec::with_capacity(seeds);
+        for j in 0..seeds {
+            let config = TrainConfig { seed: s.config.seed + j as u64, ..s.config.clone() };
+            let dir = runs_dir.join(sweep.name).join(i.to_string());
+            let dir = if seeds == 1 { dir } else { dir.join(format!("seed-{}", config.seed)) };
+            if !quiet {
+                let seed = if seeds == 1 { String::new() } else { format!(" (seed {})", config.seed) };
+                println!("[{}/{runs}] {}: {}{seed}", i * seeds + j + 1, sweep.name, s.label);
+            }
+            let summary = train(&config, &dir, false, true)?;
+            if !quiet {
+                println!("    {}", summary.line());
+            }
+            summaries.push(summary);
         }
-        let summary: Summary = train(&s.config, &runs_dir.join(sweep.name).join(i.to_string()), false, true)?;
-        if !quiet {
-            println!("    {}", summary.line());
-        }
-        // Every run evaluates its own random-init encoder; they share seed and encoder, so
-        // the baselines agree. The experiment reports their mean.
-        experiment.baseline_knn_top1 = (experiment.baseline_knn_top1 * i as f64 + summary.baseline_knn_top1 as f64) / (i + 1) as f64;
+        let mean = |f: &dyn Fn(&Summary) -> f64| summaries.iter().map(f).sum::<f64>() / seeds as f64;
+        // Every run evaluates its own random-init encoder (same encoder, its own seed). The
+        // experiment reports the mean over all runs.
+        let done = (i * seeds) as f64;
+        experiment.baseline_knn_top1 = (experiment.baseline_knn_top1 * done + mean(&|r| r.baseline_knn_top1 as f64) * seeds as f64) / (done + seeds as f64);
+        let losses: Vec<f64> = summaries.iter().filter_map(|r| r.final_loss.map(f64::from)).collect();
         experiment.rows.push(ExperimentRow {
             value: s.value,
             label: s.label.clone(),
-            knn_top1: summary.knn_top1 as f64,
-            linear_top1: summary.linear_top1 as f64,
-            final_loss: summary.final_loss.map(f64::from),
-            wall_seconds: summary.wall_seconds,
+            knn_top1: mean(&|r| r.knn_top1 as f64),
+            linear_top1: mean(&|r| r.linear_top1 as f64),
+            final_loss: (!losses.is_empty()).then(|| losses.iter().sum::<f64>() / losses.len() as f64),
+            wall_seconds: mean(&|r| r.wall_seconds),
+            knn_runs: if seeds == 1 { Vec::new() } else { summaries.iter().map(|r| r.knn_top1 as f64).collect() },
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
@@ -208,7 +236,8 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
     let best = rows.iter().max_by(|a, b| a.knn_top1.total_cmp(&b.knn_top1)).expect("at least one row");
     let base = e.baseline_knn_top1;
     let learns = |r: &ExperimentRow| r.knn_top1 >= base + 0.05;
-    let knn = |label: &str| rows.iter().find(|r| r.label == label).map(|r| r.knn_top1);
+    let row = |label: &str| rows.iter().find(|r| r.label == label);
+    let knn = |label: &str| row(label).map(|r| r.knn_top1);
     match name {
         "moco-momentum" => {
             let m0 = rows.iter().find(|r| r.value == 0.0).map_or(f64::NAN, |r| r.knn_top1);
@@ -264,11 +293,31 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             }
             _ => "Incomplete: the full-augmentation and no-colour runs are both needed.".into(),
         },
-        "mochi" => match (knn("MoCo"), knn("MoCo + MoCHi")) {
+        "mochi" => match (row("MoCo"), row("MoCo + MoCHi")) {
+            (Some(moco), Some(mochi)) if moco.knn_runs.len() >= 2 && moco.knn_runs.len() == mochi.knn_runs.len() => {
+                // Paired by seed: the same seed gives both runs the same initial encoder and
+                // data order, so the per-seed difference removes most of the seed's effect.
+                let d: Vec<f64> = mochi.knn_runs.iter().zip(&moco.knn_runs).map(|(b, a)| b - a).collect();
+                let n = d.len() as f64;
+                let gain = d.iter().sum::<f64>() / n;
+                let se = (d.iter().map(|x| (x - gain).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt();
+                let opening = if gain > 0.01 && gain > 2.0 * se && learns(best) {
+                    "Reproduces"
+                } else if gain > 0.0 {
+                    "Not shown"
+                } else {
+                    "Does not reproduce"
+                };
+                let per_seed: Vec<String> = d.iter().map(|x| format!("{:+.1}", 100.0 * x)).collect();
+                format!(
+                    "{opening}: over {} seeds, MoCo {}, MoCo + MoCHi {} (mean gain {:+.1} points, standard error {:.1}; per seed {}; random init {}).",
+                    d.len(), pct(moco.knn_top1), pct(mochi.knn_top1), 100.0 * gain, 100.0 * se, per_seed.join(", "), pct(base)
+                )
+            }
             (Some(moco), Some(mochi)) => format!(
-                "{}: MoCo {}, MoCo + MoCHi {} ({:+.1} points; random init {}).",
-                if mochi > moco + 0.01 && learns(best) { "Reproduces" } else { "Does not reproduce" },
-                pct(moco), pct(mochi), 100.0 * (mochi - moco), pct(base)
+                "{}: MoCo {}, MoCo + MoCHi {} ({:+.1} points; random init {}; one seed).",
+                if mochi.knn_top1 > moco.knn_top1 + 0.01 && learns(best) { "Reproduces" } else { "Does not reproduce" },
+                pct(moco.knn_top1), pct(mochi.knn_top1), 100.0 * (mochi.knn_top1 - moco.knn_top1), pct(base)
             ),
             _ => "Incomplete: both runs are needed.".into(),
         },

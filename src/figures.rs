@@ -369,7 +369,23 @@ pub struct ExperimentRow {
     pub linear_top1: f64,
     #[serde(default)]
     pub final_loss: Option<f64>,
+    /// Wall time of one run (the mean over seeds when there are several).
     pub wall_seconds: f64,
+    /// kNN top-1 of each seed's run, in seed order, when the setting was trained with several
+    /// seeds (`selfsup experiment NAME --seeds N`); `knn_top1` is then their mean.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knn_runs: Vec<f64>,
+}
+
+impl ExperimentRow {
+    /// Sample standard deviation of the per-seed kNN top-1, when there are at least two seeds.
+    pub fn knn_std(&self) -> Option<f64> {
+        let n = self.knn_runs.len();
+        (n >= 2).then(|| {
+            let mean = self.knn_runs.iter().sum::<f64>() / n as f64;
+            (self.knn_runs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        })
+    }
 }
 
 impl Experiment {
@@ -408,7 +424,10 @@ impl Experiment {
             .map(|r| {
                 vec![
                     r.label.clone(),
-                    format!("{:.1}%", 100.0 * r.knn_top1),
+                    match r.knn_std() {
+                        Some(sd) => format!("{:.1}% ± {:.1} ({} seeds)", 100.0 * r.knn_top1, 100.0 * sd, r.knn_runs.len()),
+                        None => format!("{:.1}%", 100.0 * r.knn_top1),
+                    },
                     format!("{:.1}%", 100.0 * r.linear_top1),
                     r.final_loss.map_or("—".into(), |l| format!("{l:.3}")),
                     format!("{:.0} s", r.wall_seconds),

@@ -23,8 +23,9 @@ USAGE:
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
-                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--out DIR] [--runs DIR] [--quiet] [--rejudge]
-                  (--rejudge: no training, recompute the verdict of the saved OUT/NAME.json)
+                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--seeds N] [--out DIR] [--runs DIR] [--quiet] [--rejudge]
+                  (--seeds N: train every setting with seeds S..S+N-1 and report the mean;
+                   --rejudge: no training, recompute the verdict of the saved OUT/NAME.json)
     selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
     selfsup help
 ";
@@ -158,7 +159,11 @@ fn experiment(mut args: Args) -> Result<(), Error> {
     let runs: PathBuf = args.parsed("--runs")?.unwrap_or(runs);
     let quiet = args.flag("--quiet");
     let rejudge = args.flag("--rejudge");
+    let seeds: usize = args.parsed("--seeds")?.unwrap_or(1);
     args.finish()?;
+    if seeds == 0 {
+        return Err(Error::config("selfsup experiment: --seeds must be at least 1"));
+    }
     if rejudge {
         // No training: the saved rows, judged again by this version's verdict rules.
         let path = out.join(format!("{name}.json"));
@@ -167,7 +172,8 @@ fn experiment(mut args: Args) -> Result<(), Error> {
         println!("wrote {}", path.display());
         return Ok(());
     }
-    let sweep = experiments::sweep(&name, &base)?;
+    let mut sweep = experiments::sweep(&name, &base)?;
+    sweep.seeds = seeds;
     for s in &sweep.settings {
         run::validate(&s.config)?;
     }

@@ -9,7 +9,13 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0 }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new() }
+}
+
+/// A row trained with several seeds: `knn_top1` is the mean of `runs`.
+fn seeded(label: &str, value: f64, runs: &[f64]) -> ExperimentRow {
+    let mean = runs.iter().sum::<f64>() / runs.len() as f64;
+    ExperimentRow { knn_runs: runs.to_vec(), ..row(label, value, mean) }
 }
 
 fn experiment(name: &str, baseline: f64, rows: Vec<ExperimentRow>) -> Experiment {
@@ -73,6 +79,17 @@ fn verdicts_follow_the_numbers() {
     assert!(verdict("mochi", &helps).starts_with("Reproduces"));
     let hurts = experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.40), row("MoCo + MoCHi", 1.0, 0.39)]);
     assert!(verdict("mochi", &hurts).starts_with("Does not reproduce"));
+    // Several seeds: MoCHi's gain is judged seed by seed against its standard error.
+    let steady = experiment("mochi", 0.2, vec![seeded("MoCo", 0.0, &[0.40, 0.45, 0.50]), seeded("MoCo + MoCHi", 1.0, &[0.42, 0.47, 0.53])]);
+    let v = verdict("mochi", &steady);
+    assert!(v.starts_with("Reproduces: over 3 seeds") && v.contains("+2.0, +2.0, +3.0"), "{v}");
+    let noisy = experiment("mochi", 0.2, vec![seeded("MoCo", 0.0, &[0.40, 0.45, 0.50]), seeded("MoCo + MoCHi", 1.0, &[0.48, 0.41, 0.49])]);
+    let v = verdict("mochi", &noisy);
+    assert!(v.starts_with("Not shown") && v.contains("+1.0 points"), "{v}");
+    let worse = experiment("mochi", 0.2, vec![seeded("MoCo", 0.0, &[0.40, 0.45]), seeded("MoCo + MoCHi", 1.0, &[0.38, 0.44])]);
+    assert!(verdict("mochi", &worse).starts_with("Does not reproduce"), "{}", verdict("mochi", &worse));
+    assert_eq!(steady.rows[1].knn_std().map(|s| (s * 1e4).round()), Some(551.0));
+    assert_eq!(row("MoCo", 0.0, 0.4).knn_std(), None);
     let colour = experiment("augmentations", 0.2, vec![row("crop + colour", 0.0, 0.6), row("no colour jitter", 1.0, 0.3)]);
     assert!(verdict("augmentations", &colour).starts_with("Reproduces"));
 }
@@ -100,4 +117,25 @@ fn a_tiny_sweep_writes_its_json_and_chart() {
     assert_eq!(Experiment::load(&path).unwrap().verdict, result.verdict);
     let err = selfsup::experiments::rejudge("temperature", &path).unwrap_err().to_string();
     assert!(err.contains("mochi.json") && err.contains("temperature"), "{err}");
+}
+
+#[test]
+fn with_several_seeds_each_row_is_the_mean_of_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sweep("mochi", &base()).unwrap();
+    s.seeds = 2;
+    let result = run(&s, &dir.path().join("runs"), &dir.path().join("out"), true).unwrap();
+    for r in &result.rows {
+        assert_eq!(r.knn_runs.len(), 2, "{}", r.label);
+        assert!((r.knn_top1 - (r.knn_runs[0] + r.knn_runs[1]) / 2.0).abs() < 1e-9, "{}", r.label);
+    }
+    for i in 0..2 {
+        for seed in [0, 1] {
+            assert!(dir.path().join(format!("runs/mochi/{i}/seed-{seed}")).is_dir(), "one run folder per setting and seed");
+        }
+    }
+    assert!(result.verdict.contains("over 2 seeds"), "{}", result.verdict);
+    let back = Experiment::load(&dir.path().join("out/mochi.json")).unwrap();
+    assert_eq!(back.rows[0].knn_runs.len(), 2);
+    assert!(back.rows[0].knn_runs.iter().zip(&result.rows[0].knn_runs).all(|(a, b)| (a - b).abs() < 1e-12), "the per-seed accuracies are saved");
 }
