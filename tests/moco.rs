@@ -75,7 +75,6 @@ fn moco_v1_has_a_linear_head_and_light_augmentations() {
     assert_eq!(<V2 as Method<Cpu>>::NAME, "moco");
 
     let cfg = TrainConfig::for_method("moco-v1");
-    use selfsup::augment::Transform;
     let describe = |views: selfsup::augment::ViewGenerator| views.view_transform(0).name();
     let v1_views = describe(<V1 as Method<Cpu>>::views(&cfg, 32));
     let v2_views = describe(<V2 as Method<Cpu>>::views(&cfg, 32));

@@ -8,16 +8,9 @@ use selfsup::nn::ops::{self, Backend, Img};
 type Dev = Cpu;
 type Traced = OwnedTape<f32, Dev>;
 
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
-fn assert_close(what: &str, fast: &[f32], reference: &[f32], tol: f32) {
-    let scale = reference.iter().map(|v| v.abs()).fold(1.0, f32::max);
-    let err = max_abs_diff(fast, reference) / scale;
-    assert!(err <= tol, "{what}: relative max error {err:e} > {tol:e}");
-}
+#[path = "common/op_check.rs"]
+mod op_check;
+use op_check::{assert_close, finite_diff, sample, some_coords};
 
 /// Loss `L = Σ y ⊙ r` for a fixed random `r`, so every output element gets its own gradient.
 /// Returns y, ∂L/∂x and ∂L/∂w (w may be absent).
@@ -32,39 +25,6 @@ where
     let g = (y * r).sum().backward();
     let gw = w.map(|w| g.get(w).as_vec()).unwrap_or_default();
     (yv, g.get(x).as_vec(), gw)
-}
-
-/// Central finite differences of `L = Σ f(x) ⊙ r` at a few coordinates of `x`, in f64 sums.
-fn finite_diff<F>(f: F, x: &Img<Dev>, coords: &[usize], eps: f32) -> Vec<f32>
-where
-    F: Fn(Img<Dev>) -> Img<Dev>,
-{
-    let base = x.as_vec();
-    let shape = *x.shape();
-    let dev = x.device().clone();
-    let loss = |v: Vec<f32>| -> f64 {
-        let y = f(dev.tensor_from_vec(v, shape));
-        let r: Img<Dev> = Cpu::seed_from_u64(99).sample_normal_like(y.shape());
-        y.as_vec().iter().zip(r.as_vec()).map(|(a, b)| *a as f64 * b as f64).sum()
-    };
-    coords
-        .iter()
-        .map(|&i| {
-            let mut plus = base.clone();
-            plus[i] += eps;
-            let mut minus = base.clone();
-            minus[i] -= eps;
-            ((loss(plus) - loss(minus)) / (2.0 * eps as f64)) as f32
-        })
-        .collect()
-}
-
-fn sample(seed: u64, shape: (usize, usize, usize, usize)) -> Img<Dev> {
-    Cpu::seed_from_u64(seed).sample_normal_like(&shape)
-}
-
-fn some_coords(n: usize) -> Vec<usize> {
-    (0..12).map(|i| (i * 7919 + 13) % n).collect()
 }
 
 #[test]

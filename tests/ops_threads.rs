@@ -13,25 +13,13 @@ use std::sync::Mutex;
 type Dev = Cpu;
 type Traced = OwnedTape<f32, Dev>;
 
+#[path = "common/op_check.rs"]
+mod op_check;
+use op_check::{assert_close, finite_diff, sample, some_coords};
+
 static THREAD_SETTING: Mutex<()> = Mutex::new(());
 
 const THREADS: [usize; 3] = [1, 2, 3];
-
-/// max |fast − reference| / max(1, max |reference|) must stay below `tol`.
-fn assert_close(what: &str, fast: &[f32], reference: &[f32], tol: f32) {
-    assert_eq!(fast.len(), reference.len(), "{what}: length mismatch");
-    let scale = reference.iter().map(|v| v.abs()).fold(1.0, f32::max);
-    let err = fast.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max) / scale;
-    assert!(err <= tol, "{what}: relative max error {err:e} > {tol:e}");
-}
-
-fn sample(seed: u64, shape: (usize, usize, usize, usize)) -> Img<Dev> {
-    Cpu::seed_from_u64(seed).sample_normal_like(&shape)
-}
-
-fn some_coords(n: usize) -> Vec<usize> {
-    (0..12).map(|i| (i * 7919 + 13) % n).collect()
-}
 
 /// `y = f(x)` and the gradients of `L = Σ y ⊙ r` (fixed random `r`) w.r.t. `x` and `params`.
 fn eval<S: Shape, F>(f: F, x: &Img<Dev>, params: &[&Tensor<S, f32, Dev>]) -> (Vec<f32>, Vec<Vec<f32>>)
@@ -45,26 +33,6 @@ where
     let mut grads = vec![g.get(x).as_vec()];
     grads.extend(params.iter().map(|p| g.get(*p).as_vec()));
     (yv, grads)
-}
-
-/// Central finite differences of `L = Σ f(x) ⊙ r` at a few coordinates of `x`, in f64 sums.
-fn finite_diff<F: Fn(Img<Dev>) -> Img<Dev>>(f: F, x: &Img<Dev>, coords: &[usize], eps: f32) -> Vec<f32> {
-    let base = x.as_vec();
-    let shape = *x.shape();
-    let loss = |v: Vec<f32>| -> f64 {
-        let y = f(x.device().tensor_from_vec(v, shape));
-        let r: Img<Dev> = Cpu::seed_from_u64(99).sample_normal_like(y.shape());
-        y.as_vec().iter().zip(r.as_vec()).map(|(a, b)| *a as f64 * b as f64).sum()
-    };
-    coords
-        .iter()
-        .map(|&i| {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[i] += eps;
-            minus[i] -= eps;
-            ((loss(plus) - loss(minus)) / (2.0 * eps as f64)) as f32
-        })
-        .collect()
 }
 
 /// Runs `check(threads)` at every thread count, restoring the default afterwards.

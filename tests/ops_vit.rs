@@ -8,13 +8,9 @@ use selfsup::nn::ops::{self, Backend, Mat, Vector};
 type Dev = Cpu;
 type Traced = OwnedTape<f32, Dev>;
 
-/// max |fast − reference| / max(1, max |reference|) must stay below `tol`.
-fn assert_close(what: &str, fast: &[f32], reference: &[f32], tol: f32) {
-    assert_eq!(fast.len(), reference.len(), "{what}: length mismatch");
-    let scale = reference.iter().map(|v| v.abs()).fold(1.0, f32::max);
-    let err = fast.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max) / scale;
-    assert!(err <= tol, "{what}: relative max error {err:e} > {tol:e}");
-}
+#[path = "common/op_check.rs"]
+mod op_check;
+use op_check::assert_close;
 
 fn normal<S: Shape>(seed: u64, shape: S) -> Tensor<S, f32, Dev> {
     Cpu::seed_from_u64(seed).sample_normal_like(&shape)
