@@ -20,7 +20,6 @@
 
 use std::path::{Path, PathBuf};
 
-use dfdx::nn::BuildModule;
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -28,12 +27,11 @@ use crate::augment::{render_augmentation_grid, Pipeline};
 use crate::data::dataset::ImageDataset;
 use crate::data::shapes::{self, ShapesConfig, Split, NUM_CLASSES};
 use crate::error::{Error, Result};
-use crate::eval::{embed_dataset, l2_normalize_rows, pca_2d};
-use crate::methods::{contrastive_logits, info_nce, Method, SimClr};
-use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
+use crate::eval::{l2_normalize_rows, pca_2d};
+use crate::methods::{contrastive_logits, info_nce};
 use crate::plot::{bar_chart, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
-use crate::run::{self, Dev, Summary};
-use crate::train::checkpoint::{load_model, read_json};
+use crate::run::{self, Summary};
+use crate::train::checkpoint::read_json;
 use crate::train::TrainConfig;
 
 /// Experiments a deck shows: their figures are required.
@@ -248,8 +246,10 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
     let data_cfg = TrainConfig { test_images: cfg.train.test_images, ..train_cfg.clone() };
     let test = run::load_dataset(&data_cfg)?.test;
     let names = test.class_names.clone();
-    let trained = embed_simclr(&train_cfg.encoder, Some(&checkpoint), train_cfg.seed, &test)?;
-    let random = embed_simclr(&train_cfg.encoder, None, train_cfg.seed, &test)?;
+    // The trained features, and those of the same network at its random initialisation
+    // (built from the run's seed, as the run's own baseline is).
+    let trained = run::embed(&train_cfg, Some(&checkpoint), &test)?;
+    let random = run::embed(&train_cfg, None, &test)?;
 
     let what = match &summary {
         Some(s) => format!("SimCLR, {} epochs on {} images (kNN {:.1}%)", s.epochs, s.train_images, 100.0 * s.knn_top1),
@@ -283,26 +283,6 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
     }
     report.simclr = summary;
     Ok(())
-}
-
-/// The features `f(x)` of every image of `data` from a SimCLR model with `encoder`, loaded
-/// from `checkpoint`, or at its random initialisation from `seed` (the one the run's
-/// baseline uses) when `checkpoint` is `None`.
-fn embed_simclr(encoder: &str, checkpoint: Option<&Path>, seed: u64, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
-    fn embed_as<M: Method<Dev> + BuildModule<Dev, f32>>(checkpoint: Option<&Path>, seed: u64, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
-        let dev = Dev::seed_from_u64(seed);
-        let mut model = M::build(&dev);
-        if let Some(path) = checkpoint {
-            load_model(&mut model, path)?;
-        }
-        Ok(embed_dataset(&model, &dev, data, 250))
-    }
-    match encoder {
-        "tiny-convnet" => embed_as::<SimClr<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>(checkpoint, seed, data),
-        "convnet" => embed_as::<SimClr<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>(checkpoint, seed, data),
-        "resnet" => embed_as::<SimClr<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>(checkpoint, seed, data),
-        other => Err(Error::config(format!("unknown encoder `{other}` (available: {})", run::ENCODERS.join(", ")))),
-    }
 }
 
 /// Test images per class in the similarity heatmaps.
