@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The NumPy reference scripts re-derive the golden values pasted into the Rust tests (the
+# tests compare the Rust losses with those values; this checks the values themselves).
+# Deep InfoMax and CPC do the same in .ci/dim.sh and .ci/cpc.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+for pair in info_nce:instdisc nt_xent:simclr mochi:mochi; do
+    script="tests/golden/${pair%%:*}.py"
+    test="tests/${pair##*:}.rs"
+    echo "== $script -> $test"
+    python3 "$script" | python3 .ci/golden_match.py "$test"
+done
