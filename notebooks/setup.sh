@@ -20,8 +20,10 @@ if ! "$PY" -c 'import jupyter_core, nbclient, nbconvert, notebook' 2>/dev/null; 
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v evcxr_jupyter >/dev/null; then
-    echo "== installing the Rust kernel: cargo install evcxr_jupyter --locked (about 8 minutes on 2 cores)"
-    cargo install evcxr_jupyter --locked
+    # Pinned to the version the notebooks are tested with (CI, 2026-11-29), so a newer release
+    # cannot change the kernel under a course in progress.
+    echo "== installing the Rust kernel: cargo install evcxr_jupyter 0.22.0 --locked (about 8 minutes on 2 cores)"
+    cargo install evcxr_jupyter --version 0.22.0 --locked
 fi
 if ! jupyter kernelspec list 2>/dev/null | grep -q '^ *rust '; then
     echo "== registering the Rust kernel with Jupyter"
