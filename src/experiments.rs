@@ -7,12 +7,13 @@
 //! The JSON is rewritten after every run, so an interrupted sweep keeps what it measured.
 //!
 //! Defaults fit the 2-core machine: every run trains its method with that method's own
-//! settings and number of epochs ([`TrainConfig::for_method`]) on 5 000 training images,
-//! half of a default `selfsup train` run (SimCLR about a minute, MoCo about two), so each
-//! experiment takes 5 to 15 minutes. `mochi` is the exception: it trains on all 10 000 images
-//! (two full default runs), because MoCo itself only takes off after about a thousand steps
-//! (measured with the kit's earlier kernels: 26.5% kNN at 5 000 images, 47.1% at 10 000), and
-//! MoCHi's claim is about a MoCo that learns. `--epochs` and `--train-images` change the budget of every run.
+//! settings and number of epochs ([`TrainConfig::for_method`]). The SimCLR-only sweeps
+//! (`temperature`, `augmentations`) train on 5 000 images, half of a default `selfsup train`
+//! run; the sweeps that train MoCo (`moco-momentum`, `negatives`, `mochi`) on all 10 000,
+//! because MoCo only takes off after about a thousand steps (26.5% kNN at 5 000 images, 47.1%
+//! at 10 000, measured with the kit's earlier kernels; at 5 000 images every momentum gave
+//! 25–30% and the sweep could not show a shape). Each experiment takes 2 to 15 minutes.
+//! `--epochs` and `--train-images` change the budget of every run.
 //!
 //! One run per setting cannot separate a gain of a few points from run-to-run variation.
 //! `--seeds N` trains every setting with seeds `S, S + 1, …, S + N − 1`: each row then reports
@@ -69,7 +70,7 @@ fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: imp
 /// Training images of an experiment's runs when `--train-images` is not given.
 pub fn default_train_images(name: &str) -> usize {
     match name {
-        "mochi" => 10_000,
+        "moco-momentum" | "negatives" | "mochi" => 10_000,
         _ => 5_000,
     }
 }

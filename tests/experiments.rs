@@ -44,13 +44,13 @@ fn every_experiment_changes_only_its_parameter() {
 }
 
 #[test]
-fn by_default_each_run_trains_its_method_for_its_own_epochs_on_5000_images() {
+fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_every_image() {
     use selfsup::experiments::default_base;
     for (name, method, images) in [
-        ("moco-momentum", "moco", 5000),
+        ("moco-momentum", "moco", 10_000),
         ("temperature", "simclr", 5000),
-        ("negatives", "simclr", 5000),
-        ("negatives", "moco", 5000),
+        ("negatives", "simclr", 10_000),
+        ("negatives", "moco", 10_000),
         ("mochi", "moco", 10_000),
         ("mochi", "mochi", 10_000),
     ] {

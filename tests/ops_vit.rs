@@ -10,7 +10,7 @@ type Traced = OwnedTape<f32, Dev>;
 
 #[path = "common/op_check.rs"]
 mod op_check;
-use op_check::assert_close;
+use op_check::{assert_close, finite_diff};
 
 fn normal<S: Shape>(seed: u64, shape: S) -> Tensor<S, f32, Dev> {
     Cpu::seed_from_u64(seed).sample_normal_like(&shape)
@@ -57,24 +57,9 @@ fn check_finite_differences<S: Shape, F>(what: &str, v: &Tensor<S, f32, Dev>, gr
 where
     F: Fn(Tensor<S, f32, Dev>) -> Mat<Dev>,
 {
-    let base = v.as_vec();
-    let shape = *v.shape();
-    let loss = |vals: Vec<f32>| -> f64 {
-        let y = f(v.device().tensor_from_vec(vals, shape));
-        let r: Mat<Dev> = normal(99, *y.shape());
-        y.as_vec().iter().zip(r.as_vec()).map(|(a, b)| *a as f64 * b as f64).sum()
-    };
     let eps = 1e-2f32;
-    let coords: Vec<usize> = (0..10).map(|i| (i * 7919 + 13) % base.len()).collect();
-    let fd: Vec<f32> = coords
-        .iter()
-        .map(|&i| {
-            let (mut plus, mut minus) = (base.clone(), base.clone());
-            plus[i] += eps;
-            minus[i] -= eps;
-            ((loss(plus) - loss(minus)) / (2.0 * eps as f64)) as f32
-        })
-        .collect();
+    let coords: Vec<usize> = (0..10).map(|i| (i * 7919 + 13) % v.shape().num_elements()).collect();
+    let fd = finite_diff(f, v, &coords, eps);
     let picked: Vec<f32> = coords.iter().map(|&i| grad[i]).collect();
     // f32 forward passes and a 1e-2 step: a few 1e-3 of relative error is rounding.
     assert_close(&format!("{what} vs finite differences"), &picked, &fd, 5e-3);

@@ -24,13 +24,16 @@ pub fn some_coords(n: usize) -> Vec<usize> {
 }
 
 /// Central finite differences of `L = Σ f(x) ⊙ r` (fixed random `r`, seed 99) at a few
-/// coordinates of `x`, summed in f64.
-pub fn finite_diff<F: Fn(Img<Cpu>) -> Img<Cpu>>(f: F, x: &Img<Cpu>, coords: &[usize], eps: f32) -> Vec<f32> {
+/// coordinates of `x`, summed in f64. `x` and `f(x)` may have any shapes.
+pub fn finite_diff<S: Shape, O: Shape, F>(f: F, x: &Tensor<S, f32, Cpu>, coords: &[usize], eps: f32) -> Vec<f32>
+where
+    F: Fn(Tensor<S, f32, Cpu>) -> Tensor<O, f32, Cpu>,
+{
     let base = x.as_vec();
     let shape = *x.shape();
     let loss = |v: Vec<f32>| -> f64 {
         let y = f(x.device().tensor_from_vec(v, shape));
-        let r: Img<Cpu> = Cpu::seed_from_u64(99).sample_normal_like(y.shape());
+        let r: Tensor<O, f32, Cpu> = Cpu::seed_from_u64(99).sample_normal_like(y.shape());
         y.as_vec().iter().zip(r.as_vec()).map(|(a, b)| *a as f64 * b as f64).sum()
     };
     coords
