@@ -19,7 +19,7 @@ USAGE:
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
                   (defaults depend on --method: MoCo v1/v2 and MoCHi 12 epochs, lr 1e-3, m 0.99, K 4096; InstDisc 15 epochs;
-                   DIM colour strength 2.0; CPC 3 epochs)
+                   DIM colour strength 2.0; CPC 4 epochs)
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
