@@ -276,7 +276,10 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                     (false, true) => "Partly reproduces: m = 0 fails, but the best m is outside 0.99-0.999",
                     (false, false) => "Does not reproduce the lecture's shape",
                 };
-                format!("{opening}: best kNN {} at {}, m = 0 gives {} (random init {}).", pct(best.knn_top1), best.label, pct(m0), pct(base))
+                format!(
+                    "{opening}: best kNN {} at {}, m = 0 gives {}, {:.1} points below it (random init {}).",
+                    pct(best.knn_top1), best.label, pct(m0), 100.0 * (best.knn_top1 - m0), pct(base)
+                )
             }
         }
         "negatives" => {
@@ -376,7 +379,7 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
         let runs = if per_seed { format!("{runs} | ") } else { String::new() };
         s += &format!("| {} | {knn} | {runs}{} | {loss} | {:.0} s |\n", r.label, pct(r.linear_top1), r.wall_seconds);
     }
-    s += &format!("| random init | {} | {}| | | |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" });
+    s += &format!("| random init | {} | {}| | |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" });
     s += &format!("Verdict (computed from the numbers by `experiments::verdict`): {}\n\n", e.verdict);
     s
 }

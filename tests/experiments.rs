@@ -67,7 +67,7 @@ fn the_experiments_page_shows_every_saved_experiment() {
     e.verdict = verdict("mochi", &e);
     e.settings = serde_json::json!({"claim": "synthetic hard negatives help", "seeds": 3});
     let section = markdown_section(&e, "../results/experiments");
-    for want in ["## `mochi`", "synthetic hard negatives help", "selfsup experiment mochi --seeds 3", "| MoCo | 45.0% ± 5.0 | 50.0% / 40.0% / 45.0% |", "| random init | 20.0% |", &e.verdict, "](../results/experiments/mochi.png)"] {
+    for want in ["## `mochi`", "synthetic hard negatives help", "selfsup experiment mochi --seeds 3", "| MoCo | 45.0% ± 5.0 | 50.0% / 40.0% / 45.0% |", "| random init | 20.0% | | | | |\n", &e.verdict, "](../results/experiments/mochi.png)"] {
         assert!(section.contains(want), "missing `{want}` in:\n{section}");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -108,6 +108,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
 fn verdicts_follow_the_numbers() {
     let shape = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.9", 0.9, 0.3), row("m = 0.99", 0.99, 0.45), row("m = 0.999", 0.999, 0.4)]);
     assert!(verdict("moco-momentum", &shape).starts_with("Reproduces"), "{}", verdict("moco-momentum", &shape));
+    assert!(verdict("moco-momentum", &shape).contains("m = 0 gives 15.0%, 30.0 points below it"), "{}", verdict("moco-momentum", &shape));
     let m0_learns = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.26), row("m = 0.9", 0.9, 0.25), row("m = 0.99", 0.99, 0.28)]);
     assert!(verdict("moco-momentum", &m0_learns).starts_with("Partly reproduces: the best m is in"), "{}", verdict("moco-momentum", &m0_learns));
     let best_high = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.99", 0.99, 0.28), row("m = 0.9999", 0.9999, 0.3)]);
