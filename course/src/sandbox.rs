@@ -8,7 +8,7 @@
 
 use crate::catalog::Exercise;
 use crate::generate::{manifest, CHECK_SPEC, PROFILE};
-use crate::process::run_limited;
+use crate::process::{run_limited, Finished};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,11 +49,23 @@ pub struct Limits {
     pub test: Duration,
     /// Bytes of output kept per process.
     pub output: usize,
+    /// Address space of one test process, in bytes (`RLIMIT_AS`).
+    pub memory: u64,
+    /// Processes and threads one test may add to those its user already runs (`RLIMIT_NPROC`;
+    /// not enforced for root, whom the kernel exempts).
+    pub processes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { compile: Duration::from_secs(900), exercise: Duration::from_secs(60), test: Duration::from_secs(20), output: 64 * 1024 }
+        Limits {
+            compile: Duration::from_secs(900),
+            exercise: Duration::from_secs(60),
+            test: Duration::from_secs(20),
+            output: 64 * 1024,
+            memory: 4 << 30,
+            processes: 256,
+        }
     }
 }
 
@@ -101,11 +113,12 @@ pub fn target_dir(root: &Path) -> PathBuf {
 
 impl<'a> Sandbox<'a> {
     /// A sandbox under `target/course/sandbox/<purpose>/<exercise>`, with the grader's
-    /// manifest, lock file and test files (any previous content is removed).
+    /// manifest, lock file and test files (any previous content is removed). Its `selfsup` is
+    /// the copy of the library without this exercise's reference ([`crate::library`]).
     pub fn new(root: &'a Path, ex: &'a Exercise, purpose: &str) -> Result<Self, String> {
         let dir = root.join("target/course/sandbox").join(purpose).join(ex.name);
         let _ = fs::remove_dir_all(&dir);
-        let library = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+        let library = crate::library::prepare(root, ex)?;
         let toml = format!("{}\n[workspace]\n\n{PROFILE}", manifest(ex, &library.to_string_lossy()));
         crate::fsutil::write_file(&dir.join("Cargo.toml"), &toml)?;
         fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
@@ -186,27 +199,100 @@ impl<'a> Sandbox<'a> {
                 (false, format!("not run: the exercise's time limit of {} s was used up by earlier tests", limits.exercise.as_secs()))
             } else {
                 let budget = left.min(limits.test);
-                // stderr into stdout, so the panic message stays next to the test's own prints.
-                let mut cmd = Command::new("sh");
-                cmd.args(["-c", "exec \"$0\" \"$@\" 2>&1"])
-                    .arg(exe)
-                    .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1", "--color", "never"])
-                    .current_dir(&self.dir)
-                    .env("RUST_BACKTRACE", "0");
-                let run = run_limited(&mut cmd, budget, limits.output)?;
+                let run = run_test(exe, &name, &self.dir, budget, limits)?;
                 spent += run.elapsed;
-                if run.timed_out() {
-                    (false, format!("time limit: still running after {:.0} s (an infinite loop?), stopped", budget.as_secs_f64()))
-                } else if !run.stdout.contains("running 1 test") {
-                    (false, format!("the test `{name}` was not found in the compiled suite"))
-                } else {
-                    (run.success(), if run.success() { String::new() } else { failure_message(&run.stdout, run.truncated) })
+                match verdict(&name, &run, budget, limits) {
+                    Ok(()) => (true, String::new()),
+                    Err(why) => (false, why),
                 }
             };
             results.push(TestResult { suite, name, points, passed, message });
         }
         Ok(results)
     }
+}
+
+/// Runs the test `name` of the test binary `exe` on its own, in `dir`, for at most `budget`,
+/// under the memory and process limits of `limits`; stderr goes into stdout, so a panic
+/// message stays next to the test's own prints.
+pub fn run_test(exe: &Path, name: &str, dir: &Path, budget: Duration, limits: &Limits) -> Result<Finished, String> {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exec \"$0\" \"$@\" 2>&1"])
+        .arg(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1", "--color", "never"])
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0");
+    crate::process::limit_resources(&mut cmd, limits.memory, limits.processes);
+    run_limited(&mut cmd, budget, limits.output)
+}
+
+/// Whether libtest said the test `name` passed: its own `test name ... ok` line, then the
+/// summary `test result: ok. 1 passed; 0 failed; 0 ignored`, and exit status 0. Anything else
+/// (an early `exit(0)`, an abort, a signal, an ignored or missing test, a time limit) is a
+/// failure whose reason is returned, in words a student can act on.
+pub fn verdict(name: &str, run: &Finished, budget: Duration, limits: &Limits) -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let out = run.stdout.as_str();
+    let Some(status) = run.status else {
+        return Err(format!("time limit: still running after {:.0} s (an infinite loop?), stopped", budget.as_secs_f64()));
+    };
+    if out.lines().any(|l| l == "running 0 tests") {
+        return Err(format!("the test `{name}` was not found in the compiled suite"));
+    }
+    // Rust's message for a failed allocation, which may follow libtest's `test name ... `.
+    let oom = out.lines().filter_map(|l| l.find("memory allocation of ").map(|at| &l[at..])).find(|m| m.ends_with(" failed"));
+    if let Some(line) = oom {
+        return Err(format!("out of memory: {line} (each test may use at most {} MiB)", limits.memory >> 20));
+    }
+    let summary = out.lines().rev().find(|l| l.starts_with("test result: "));
+    let Some(summary) = summary else {
+        let why = match (status.code(), status.signal()) {
+            (_, Some(signal)) => format!("the test process was killed by signal {signal}{} before libtest reported a result", signal_name(signal)),
+            (Some(0), _) => "the test process exited with status 0 before libtest reported a result (does the code call `std::process::exit`?): no credit".to_string(),
+            (code, _) => format!("the test process exited with status {} before libtest reported a result", code.unwrap_or(-1)),
+        };
+        return Err(why + &tail_note(out, run.truncated));
+    };
+    if summary.starts_with("test result: FAILED.") {
+        return Err(failure_message(out, run.truncated));
+    }
+    if !summary.starts_with("test result: ok. 1 passed; 0 failed; 0 ignored;") {
+        return Err(format!("libtest did not report exactly one passed test: `{summary}`"));
+    }
+    let header = format!("test {name} ... ");
+    let own_line = out.find(&header).map(|at| {
+        let end = out.rfind("test result: ").unwrap_or(out.len());
+        let between = out.get(at + header.len()..end).unwrap_or("");
+        between.trim_end().lines().last().unwrap_or("").trim_end().ends_with("ok")
+    });
+    if own_line != Some(true) {
+        return Err(format!("libtest's own line `test {name} ... ok` is missing from the output"));
+    }
+    if !status.success() {
+        return Err(format!("libtest reported a pass, but the process then exited with {status}"));
+    }
+    Ok(())
+}
+
+/// ` (SIGABRT: an abort or a failed allocation)` and the like, for the signals a test meets.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGABRT => " (SIGABRT: `abort()` or a failed allocation)",
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGSEGV => " (SIGSEGV: a bad memory access or a stack overflow)",
+        libc::SIGXFSZ => " (SIGXFSZ: a file larger than the limit)",
+        _ => "",
+    }
+}
+
+/// The last lines the test printed, as context for a failure without a libtest report.
+fn tail_note(out: &str, truncated: bool) -> String {
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("running ")).collect();
+    let last = &lines[lines.len().saturating_sub(5)..];
+    if last.is_empty() {
+        return String::new();
+    }
+    format!("\nlast output:\n{}{}", clip(&last.join("\n"), 2000), if truncated { "\n[output cut]" } else { "" })
 }
 
 /// The useful part of a failed test's output: without libtest's framing lines.
