@@ -57,19 +57,15 @@ impl KeyQueue {
 
 ";
 
-/// Part 1: introduction and contrastive learning.
+/// Part 1: introduction and contrastive learning, in course order: the order of the lectures'
+/// "Try it" slides (the crop in the introduction; then InstDisc, InfoNCE, MoCo, SimCLR, MoCHi).
+/// Every list of the exercises (the exercises' README, the grades, `course-check`) follows it.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
-        name: "info_nce",
-        title: "Cosine-similarity matrix and InfoNCE with a numerically stable log-sum-exp",
-        sources: &[plain("src/nn/functional.rs"), plain("src/methods/infonce.rs")],
-        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
-    },
-    Exercise {
-        name: "nt_xent",
-        title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask",
-        sources: &[plain("src/methods/simclr.rs")],
-        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::{dot_matrix, fresh_copy, l2_normalize};\nuse selfsup::nn::ops::Mat;\n",
+        name: "augment_crop",
+        title: "Random resized crop: cropping a region and resizing it with bilinear interpolation",
+        sources: &[plain("src/augment/crop.rs")],
+        prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
     },
     Exercise {
         name: "memory_bank",
@@ -78,16 +74,22 @@ pub const EXERCISES: &[Exercise] = &[
         prelude: "",
     },
     Exercise {
-        name: "augment_crop",
-        title: "Random resized crop: cropping a region and resizing it with bilinear interpolation",
-        sources: &[plain("src/augment/crop.rs")],
-        prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
+        name: "info_nce",
+        title: "Cosine-similarity matrix and InfoNCE with a numerically stable log-sum-exp",
+        sources: &[plain("src/nn/functional.rs"), plain("src/methods/infonce.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
     },
     Exercise {
         name: "moco_momentum_queue",
         title: "MoCo's momentum update of the key encoder and its FIFO queue of keys",
         sources: &[plain("src/nn/ema.rs"), Source { file: "src/methods/moco.rs", before: KEY_QUEUE, after: "}\n" }],
         prelude: "use dfdx::nn::tensor_collection::*;\nuse dfdx::prelude::*;\n",
+    },
+    Exercise {
+        name: "nt_xent",
+        title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask",
+        sources: &[plain("src/methods/simclr.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::{dot_matrix, fresh_copy, l2_normalize};\nuse selfsup::nn::ops::Mat;\n",
     },
     Exercise {
         name: "mochi",
