@@ -259,10 +259,12 @@ pub fn verdict(name: &str, run: &Finished, budget: Duration, limits: &Limits) ->
     if !summary.starts_with("test result: ok. 1 passed; 0 failed; 0 ignored;") {
         return Err(format!("libtest did not report exactly one passed test: `{summary}`"));
     }
-    let header = format!("test {name} ... ");
-    let own_line = out.find(&header).map(|at| {
+    // `test name ... ok`, or `test name - should panic ... ok`; with `--nocapture` the test's
+    // own prints come between the header and `ok`.
+    let headers = [format!("test {name} ... "), format!("test {name} - should panic ... ")];
+    let own_line = headers.iter().find_map(|header| out.find(header.as_str()).map(|at| (at, header.len()))).map(|(at, len)| {
         let end = out.rfind("test result: ").unwrap_or(out.len());
-        let between = out.get(at + header.len()..end).unwrap_or("");
+        let between = out.get(at + len..end).unwrap_or("");
         between.trim_end().lines().last().unwrap_or("").trim_end().ends_with("ok")
     });
     if own_line != Some(true) {

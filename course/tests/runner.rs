@@ -20,6 +20,12 @@ fn honest() {
 }
 
 #[test]
+#[should_panic(expected = "no zero")]
+fn panics_as_expected() {
+    panic!("no zero");
+}
+
+#[test]
 fn wrong() {
     assert_eq!(1 + 1, 3, "one plus one");
 }
@@ -80,6 +86,7 @@ fn only_a_test_libtest_reports_as_passed_earns_credit() {
         assert!(why.contains(reason), "{name}: expected a reason containing `{reason}`, got:\n{why}");
     };
     assert_eq!(outcome("honest"), Ok(()));
+    assert_eq!(outcome("panics_as_expected"), Ok(()), "a #[should_panic] test that panics passes");
     expect_failure("wrong", "one plus one");
     expect_failure("exits_with_zero", "exited with status 0 before libtest reported a result");
     expect_failure("aborts", "SIGABRT");
