@@ -58,6 +58,10 @@ pub fn files(root: &Path, ex: &Exercise) -> Result<BTreeMap<PathBuf, Vec<u8>>, S
 /// Writes (or brings up to date) the copy of the library for grading `ex`; returns its folder.
 /// Unchanged files are not rewritten, so cargo reuses the copy's previous build.
 pub fn prepare(root: &Path, ex: &Exercise) -> Result<PathBuf, String> {
+    // Students graded in parallel prepare the same copies: one writer at a time, so a copy is
+    // never half written while another thread compiles it.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = dir(root, ex);
     crate::fsutil::sync(&dir, &files(root, ex)?)?;
     dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))

@@ -99,6 +99,9 @@ pub fn points_table(source: &str) -> Vec<(String, u32)> {
     out
 }
 
+/// Held while a sandbox compiles (see [`Sandbox::build`]).
+static BUILD_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A sandbox crate for one exercise, at a fixed folder.
 pub struct Sandbox<'a> {
     pub root: &'a Path,
@@ -158,8 +161,10 @@ impl<'a> Sandbox<'a> {
     }
 
     /// Compiles the test binaries of `suites`; returns their executables or the compiler's
-    /// error messages (capped).
+    /// error messages (capped). Builds take turns (cargo locks the shared build folder anyway):
+    /// the compile limit counts this build only, not the wait for another student's.
     pub fn build(&self, suites: &[Suite], limits: &Limits) -> Result<Vec<(Suite, PathBuf)>, String> {
+        let _turn = BUILD_TURN.lock().unwrap_or_else(|e| e.into_inner());
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.args(["test", "--no-run", "--message-format=json-render-diagnostics", "--quiet"]);
         for suite in suites {
