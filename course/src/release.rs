@@ -80,3 +80,26 @@ pub fn release(root: &Path, out: &Path) -> Result<usize, String> {
     fs::copy(root.join("Cargo.lock"), out.join("exercises/Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
     Ok(crate::fsutil::list_files(out).len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tracked_files_of_the_student_folders_go_into_the_bundle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let git = |args: &[&str]| assert!(Command::new("git").args(args).current_dir(root).output().unwrap().status.success(), "git {args:?}");
+        git(&["init", "-q"]);
+        for rel in ["src/lib.rs", "results/experiments/a.json", "notebooks/01.ipynb", "solutions/x/src/lib.rs", "tests/hidden/x.rs", "README.md", "notes.txt"] {
+            write_file(&root.join(rel), "tracked").unwrap();
+        }
+        git(&["add", "."]);
+        for rel in ["src/untracked.rs", "notebooks/.ipynb_checkpoints/01-checkpoint.ipynb", "slides/node_modules/x.js", "slides/figures/a.png"] {
+            write_file(&root.join(rel), "not tracked").unwrap();
+        }
+        let files = bundle_files(root).unwrap();
+        let names: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["README.md", "notebooks/01.ipynb", "results/experiments/a.json", "src/lib.rs"]);
+    }
+}

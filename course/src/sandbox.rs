@@ -99,6 +99,11 @@ pub fn points_table(source: &str) -> Vec<(String, u32)> {
     out
 }
 
+/// The library copies (one per exercise, see [`crate::library`]) compile with light
+/// optimisation: the tests call little of their code, and six full `opt-level = 3` builds of
+/// the library would dominate a grading run. dfdx stays fully optimised.
+const LIBRARY_PROFILE: &str = "\n[profile.dev.package.selfsup]\nopt-level = 1\n";
+
 /// Held while a sandbox compiles (see [`Sandbox::build`]).
 static BUILD_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -122,7 +127,7 @@ impl<'a> Sandbox<'a> {
         let dir = root.join("target/course/sandbox").join(purpose).join(ex.name);
         let _ = fs::remove_dir_all(&dir);
         let library = crate::library::prepare(root, ex)?;
-        let toml = format!("{}\n[workspace]\n\n{PROFILE}", manifest(ex, &library.to_string_lossy()));
+        let toml = format!("{}\n[workspace]\n\n{PROFILE}{LIBRARY_PROFILE}", manifest(ex, &library.to_string_lossy()));
         crate::fsutil::write_file(&dir.join("Cargo.toml"), &toml)?;
         fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
         let read = |rel: &str| fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
