@@ -150,6 +150,9 @@ fn state_file(out: &Path, student: &str) -> PathBuf {
 /// unless `options.fresh`. Returns every row, by student then in course order.
 pub fn grade(root: &Path, submissions: &Path, out: &Path, limits: &Limits, options: &Options) -> Result<Vec<Row>, String> {
     let students = crate::submissions::students(submissions, out)?;
+    for ex in EXERCISES {
+        Sandbox::warm_up(root, ex, limits)?;
+    }
     let grader = grader_fingerprint(root, limits);
     let done: Mutex<BTreeMap<String, Vec<Row>>> = Mutex::new(BTreeMap::new());
     let failure: Mutex<Option<String>> = Mutex::new(None);

@@ -9,6 +9,7 @@
 use crate::catalog::Exercise;
 use crate::generate::{manifest, CHECK_SPEC, PROFILE};
 use crate::process::{run_limited, Finished};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,16 +127,39 @@ impl<'a> Sandbox<'a> {
     pub fn new(root: &'a Path, ex: &'a Exercise, purpose: &str) -> Result<Self, String> {
         let dir = root.join("target/course/sandbox").join(purpose).join(ex.name);
         let _ = fs::remove_dir_all(&dir);
+        crate::fsutil::sync(&dir, &Self::files(root, ex)?)?;
+        Ok(Sandbox { root, ex, dir })
+    }
+
+    /// The grader's files of `ex`'s sandbox (relative path → content), `src/` aside.
+    fn files(root: &Path, ex: &Exercise) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
         let library = crate::library::prepare(root, ex)?;
         let toml = format!("{}\n[workspace]\n\n{PROFILE}{LIBRARY_PROFILE}", manifest(ex, &library.to_string_lossy()));
-        crate::fsutil::write_file(&dir.join("Cargo.toml"), &toml)?;
-        fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
-        let read = |rel: &str| fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
-        crate::fsutil::write_file(&dir.join("tests/check/mod.rs"), &read(CHECK_SPEC)?)?;
+        let read = |rel: &str| fs::read(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
+        let mut files = BTreeMap::from([
+            (PathBuf::from("Cargo.toml"), toml.into_bytes()),
+            (PathBuf::from("Cargo.lock"), read("Cargo.lock")?),
+            (PathBuf::from("tests/check/mod.rs"), read(CHECK_SPEC)?),
+        ]);
         for suite in [Suite::Public, Suite::Hidden] {
-            crate::fsutil::write_file(&dir.join(format!("tests/{}.rs", suite.name())), &read(&suite.source(ex))?)?;
+            files.insert(PathBuf::from(format!("tests/{}.rs", suite.name())), read(&suite.source(ex))?);
         }
-        Ok(Sandbox { root, ex, dir })
+        Ok(files)
+    }
+
+    /// Builds `ex` once with its stub, before any student's build, with no practical time
+    /// limit: the copy of the library without `ex`'s reference and every dependency compile
+    /// here (the first time, many minutes on a slow machine), so that a student's compile limit
+    /// counts their own crate only. The sandbox's files are rewritten only where they changed,
+    /// so a warm build takes seconds. Errors if the stub does not build.
+    pub fn warm_up(root: &'a Path, ex: &'a Exercise, limits: &Limits) -> Result<(), String> {
+        let dir = root.join("target/course/sandbox/warm-up").join(ex.name);
+        let mut files = Self::files(root, ex)?;
+        files.insert(PathBuf::from("src/lib.rs"), crate::generate::lib_rs(root, ex, crate::generate::Flavour::Stub)?.into_bytes());
+        crate::fsutil::sync(&dir, &files)?;
+        let sandbox = Sandbox { root, ex, dir };
+        let patient = Limits { compile: limits.compile.max(Duration::from_secs(4 * 3600)), ..*limits };
+        sandbox.build(&[Suite::Public, Suite::Hidden], &patient).map(|_| ()).map_err(|e| format!("{}: the stub does not build:\n{e}", ex.name))
     }
 
     /// Replaces `src/` by a single `lib.rs`.
