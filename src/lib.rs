@@ -15,6 +15,7 @@ pub mod data {
     pub mod dataset;
     pub mod folder;
     pub mod idx;
+    pub mod recipe;
     pub mod shapes;
     pub mod spec;
     pub mod stl10;

@@ -19,7 +19,8 @@ USAGE:
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
                   (defaults depend on --method: MoCo v1/v2 and MoCHi 8 epochs, lr 1e-3, m 0.996, K 128; InstDisc 10 epochs;
-                   DIM colour strength 2.0; CPC 2 epochs)
+                   DIM colour strength 2x the dataset's; CPC 2 epochs; crop and colour strength depend on --dataset:
+                   shapes and photos crop 0.2-1, strength 1.0; mnist and fashion-mnist crop 0.5-1, strength 0.5)
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
@@ -74,9 +75,12 @@ impl Args {
 }
 
 fn train(mut args: Args) -> Result<(), Error> {
-    // Per-method defaults first (`TrainConfig::for_method`), then every flag given.
+    // Per-method defaults and the dataset's augmentation recipe first
+    // (`TrainConfig::for_method_on`), then every flag given.
     let method: String = args.parsed("--method")?.unwrap_or_else(|| TrainConfig::default().method);
-    let mut cfg = TrainConfig::for_method(&method);
+    let dataset: String = args.parsed("--dataset")?.unwrap_or_else(|| TrainConfig::default().dataset);
+    let mut cfg = TrainConfig::for_method_on(&method, &dataset)?;
+    let recipe = (cfg.crop_min_scale, cfg.color_strength);
     macro_rules! set {
         ($flag:literal, $field:ident) => {
             if let Some(v) = args.parsed($flag)? {
@@ -85,7 +89,6 @@ fn train(mut args: Args) -> Result<(), Error> {
         };
     }
     set!("--encoder", encoder);
-    set!("--dataset", dataset);
     set!("--epochs", epochs);
     set!("--batch-size", batch_size);
     set!("--lr", lr);
@@ -102,6 +105,9 @@ fn train(mut args: Args) -> Result<(), Error> {
     set!("--knn-k", knn_k);
     set!("--knn-t", knn_t);
     set!("--seed", seed);
+    if (cfg.crop_min_scale, cfg.color_strength) != recipe {
+        cfg.recipe.push_str(" + flags");
+    }
     let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from(format!("runs/{}", cfg.method)));
     let resume = args.flag("--resume");
     let quiet = args.flag("--quiet");

@@ -31,9 +31,15 @@ pub struct TrainConfig {
     /// MoCo: number of keys `K` in the queue.
     pub queue_size: usize,
     /// Colour-jitter strength `s` of the SimCLR-style views: jitter `(0.8s, 0.8s, 0.8s, 0.2s)`.
+    /// Its default comes from the dataset's recipe ([`crate::data::recipe`]).
     pub color_strength: f64,
-    /// Smallest area fraction of the random resized crop.
+    /// Smallest area fraction of the random resized crop. Its default comes from the dataset's
+    /// recipe ([`crate::data::recipe`]): 0.2 (the papers' 20–100% at 32 px) except for
+    /// grayscale digits.
     pub crop_min_scale: f64,
+    /// The per-dataset recipe that set `crop_min_scale` and `color_strength` before any flag
+    /// ([`crate::data::recipe::RECIPES`]), with ` + flags` when a flag overrode either.
+    pub recipe: String,
     /// kNN evaluation: neighbours k and temperature T.
     pub knn_k: usize,
     pub knn_t: f32,
@@ -59,6 +65,9 @@ impl TrainConfig {
     ///
     /// CPC: 2 epochs (nine 24×24 patches per image cost about 2.5× SimCLR's two views; see
     /// [`crate::methods::cpc`]).
+    ///
+    /// The augmentation defaults are those of the built-in dataset (recipe `shapes`); use
+    /// [`TrainConfig::for_method_on`] for another dataset.
     pub fn for_method(method: &str) -> Self {
         let base = Self { method: method.into(), ..Self::default() };
         match method {
@@ -68,6 +77,25 @@ impl TrainConfig {
             "cpc" => Self { epochs: crate::methods::cpc::DEFAULT_EPOCHS, ..base },
             _ => base,
         }
+    }
+}
+
+impl TrainConfig {
+    /// [`TrainConfig::for_method`] on `dataset` (as written after `--dataset`), with the
+    /// augmentation defaults of the dataset's recipe ([`crate::data::recipe`]): its crop range,
+    /// and its colour strength times the method's own factor (Deep InfoMax jitters twice as
+    /// hard as SimCLR on every dataset). Fails on a dataset `--dataset` would reject.
+    pub fn for_method_on(method: &str, dataset: &str) -> crate::error::Result<Self> {
+        let recipe = crate::data::recipe::for_dataset(dataset)?;
+        let base = Self::for_method(method);
+        let colour_factor = base.color_strength / Self::default().color_strength;
+        Ok(Self {
+            dataset: dataset.into(),
+            crop_min_scale: recipe.crop_min_scale,
+            color_strength: colour_factor * recipe.color_strength,
+            recipe: recipe.name.into(),
+            ..base
+        })
     }
 }
 
@@ -89,8 +117,10 @@ impl Default for TrainConfig {
             tau: crate::methods::simclr::DEFAULT_TAU,
             momentum: 0.99,
             queue_size: 4096,
+            // Recipe `shapes` (`crate::data::recipe::RECIPES[0]`; a test keeps them equal).
             color_strength: 1.0,
-            crop_min_scale: 0.8,
+            crop_min_scale: 0.2,
+            recipe: "shapes".into(),
             knn_k: 20,
             knn_t: 0.1,
         }
