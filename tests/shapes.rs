@@ -1,4 +1,5 @@
-//! Tests of the built-in `shapes` dataset.
+//! Tests of the built-in `shapes` dataset: a pattern of small copies of the class's shape over
+//! a random background, in random colours.
 
 use std::time::Instant;
 
@@ -128,6 +129,63 @@ fn render_draws_a_single_image_of_the_requested_size() {
     let img = shapes::render(3, 40, &mut rng);
     assert_eq!((img.channels, img.height, img.width), (3, 40, 40));
     assert!(img.data.iter().all(|v| (0.0..=1.0).contains(v)));
+}
+
+/// The point of the pattern design: a random crop of 20% of the image (SimCLR's smallest) still
+/// shows the class. For every image, every square window of a fifth of the image's area
+/// contains a good part of a motif: motif pixels covering at least 5% of the window (about two
+/// thirds of a whole motif, since a motif covers 6-12% of such a window).
+#[test]
+fn every_fifth_of_an_image_shows_part_of_the_pattern() {
+    use rand::SeedableRng;
+    let size = 32usize;
+    let side = ((0.2 * (size * size) as f64).sqrt().round()) as usize; // 14 px
+    let mut worst = 1.0f32;
+    for i in 0..300u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1000 + i);
+        let label = (i as usize) % NUM_CLASSES;
+        let (_, cover) = shapes::render_with_coverage(label, size, &mut rng);
+        assert!(cover.iter().all(|c| (0.0..=1.0).contains(c)));
+        for y0 in 0..=size - side {
+            for x0 in 0..=size - side {
+                let sum: f32 = (y0..y0 + side).flat_map(|y| (x0..x0 + side).map(move |x| (y, x))).map(|(y, x)| cover[y * size + x]).sum();
+                worst = worst.min(sum / (side * side) as f32);
+            }
+        }
+    }
+    println!("least motif coverage of any {side}x{side} window: {:.1}%", 100.0 * worst);
+    assert!(worst >= 0.05, "some {side}x{side} window shows almost no motif: coverage {worst}");
+}
+
+/// The pattern is spread over the image: the motifs of one image cover between 15% and 45% of
+/// it, never the whole image and never a corner only.
+#[test]
+fn motifs_cover_a_good_part_of_every_image() {
+    use rand::SeedableRng;
+    for i in 0..200u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(i);
+        let (img, cover) = shapes::render_with_coverage((i as usize) % NUM_CLASSES, 32, &mut rng);
+        let frac = cover.iter().sum::<f32>() / cover.len() as f32;
+        assert!((0.10..0.45).contains(&frac), "image {i}: motifs cover {frac}");
+        // render_with_coverage draws the same image as render from the same RNG state.
+        let again = shapes::render((i as usize) % NUM_CLASSES, 32, &mut rand::rngs::StdRng::seed_from_u64(i));
+        assert_eq!(img.data, again.data);
+    }
+}
+
+/// Colour is a nuisance: the mean colour of an image says next to nothing about its class
+/// (weighted kNN on the three mean channel values, 2 000 train / 1 000 test images).
+#[test]
+fn mean_colour_does_not_predict_the_class() {
+    use selfsup::eval::{knn_accuracy, KnnConfig};
+    let s = generate(&ShapesConfig { n_train: 2_000, n_test: 1_000, size: 32, seed: 0 });
+    let means = |ds: &ImageDataset| -> Vec<f32> {
+        let plane = ds.height * ds.width;
+        (0..ds.len()).flat_map(|i| (0..3).map(move |c| (i, c))).map(|(i, c)| ds.pixels_of(i)[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32 - 0.5).collect()
+    };
+    let acc = knn_accuracy(&means(&s.train), &s.train.labels, &means(&s.test), &s.test.labels, 3, NUM_CLASSES, &KnnConfig::default());
+    println!("kNN on mean colour: {:.1}% (chance 10%)", 100.0 * acc);
+    assert!(acc < 0.2, "mean colour predicts the class: {acc}");
 }
 
 #[test]
