@@ -479,7 +479,8 @@ impl Outline {
         Outline::Polygon(Polygon::new(vertices))
     }
 
-    /// Radius of a disk around the origin that contains the whole shape.
+    /// Radius of a disk around the origin that contains the whole shape (checked by the tests).
+    #[cfg(test)]
     fn radius(&self) -> f32 {
         match self {
             Outline::Circle { r } => *r,
@@ -545,6 +546,7 @@ impl Polygon {
         Self { start, edge, inv_len2 }
     }
 
+    #[cfg(test)]
     fn radius(&self) -> f32 {
         self.start.iter().map(|p| (p[0] * p[0] + p[1] * p[1]).sqrt()).fold(0.0, f32::max)
     }
