@@ -153,4 +153,7 @@ fn sampled_negatives_exclude_the_batch() {
     // every row outside the batch can be drawn
     let seen: std::collections::BTreeSet<usize> = (0..50).flat_map(|_| sample_negatives(10, &batch, 6, &mut rng)).collect();
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2, 3, 4, 6, 8]);
+    // a bank no larger than the batch: no panic, rows of the bank
+    let tiny = sample_negatives(4, &[0, 1, 2, 3], 10, &mut rng);
+    assert!(tiny.len() == 4 && tiny.iter().all(|&i| i < 4), "{tiny:?}");
 }

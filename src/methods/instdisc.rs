@@ -57,12 +57,16 @@ pub fn update_memory_bank(bank: &mut [f32], d: usize, indices: &[usize], q: &[f3
 
 /// `k` bank rows drawn uniformly at random (with replacement) among the `n_bank` rows that are
 /// not in `batch`: the batch's own entries are its positives, never its negatives. At most
-/// `n_bank − |batch|` rows are drawn when fewer are left, and at least one.
+/// `n_bank − |batch|` rows are drawn when fewer are left, and at least one. A bank no larger
+/// than the batch (a toy run on a handful of images) has no other rows: then any row can be
+/// drawn, as in the original sampler.
 pub fn sample_negatives(n_bank: usize, batch: &[usize], k: usize, rng: &mut impl Rng) -> Vec<usize> {
     let mut in_batch = vec![false; n_bank];
     batch.iter().for_each(|&i| in_batch[i] = true);
-    let others: Vec<usize> = (0..n_bank).filter(|&i| !in_batch[i]).collect();
-    assert!(!others.is_empty(), "InstDisc: the memory bank has no entry outside the batch (bank of {n_bank})");
+    let mut others: Vec<usize> = (0..n_bank).filter(|&i| !in_batch[i]).collect();
+    if others.is_empty() {
+        others = (0..n_bank).collect();
+    }
     let k = k.min(others.len()).max(1);
     (0..k).map(|_| others[rng.gen_range(0..others.len())]).collect()
 }
