@@ -9,11 +9,10 @@
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use selfsup::data::shapes::{self, ShapesConfig};
-use selfsup::methods::{Batch, Method, MoCo};
+use selfsup::methods::{moco, Batch, Method, MoCo};
 use selfsup::nn::{Branch, Target, TinyConvNet};
 use selfsup::train::checkpoint::{load_model, save_model};
 use selfsup::train::optimizer::{Optimizer, OptimizerKind};
-use selfsup::train::TrainConfig;
 
 type Net = Branch<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 type Moco = MoCo<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
@@ -72,11 +71,10 @@ fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
     let dev = Cpu::seed_from_u64(7);
     let mut model = model.unwrap_or_else(|| Moco::build(&dev));
-    let cfg = TrainConfig { momentum: m, queue_size: 32, ..TrainConfig::for_method("moco") };
-    model.set_hyperparameters(&cfg);
+    model.configure(&moco::Config { momentum: m, queue_size: 32, ..moco::Config::default() });
     let data = shapes::generate(&ShapesConfig { n_train: 64, n_test: 8, ..ShapesConfig::default() }).train;
     model.begin(&dev, &data);
-    let views = <Moco as Method<Cpu>>::views(&cfg, 32);
+    let views = model.views(32);
     let mut opt = Optimizer::new(&model, OptimizerKind::AdamW, 1e-2, 1e-2);
     let mut grads = model.alloc_grads();
     for step in 0..steps {
