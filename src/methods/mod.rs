@@ -6,6 +6,8 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 
+pub mod barlow;
+pub mod byol;
 pub mod cpc;
 pub mod dim;
 pub mod infonce;
@@ -15,6 +17,8 @@ pub mod moco;
 pub mod registry;
 pub mod simclr;
 
+pub use barlow::{barlow_twins_loss, BarlowTwins};
+pub use byol::{byol_loss, Byol};
 pub use cpc::Cpc;
 pub use dim::{dim_nce, Dim};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};

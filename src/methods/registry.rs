@@ -6,8 +6,8 @@
 //! its `Config` implementing [`Settings`]), then add one line to the table.
 
 use crate::error::{Error, Result};
-use crate::methods::{Cpc, Dim, InstDisc, MoCHi, MoCo, MoCoV1, SimClr};
-use crate::methods::{cpc, dim, instdisc, mochi, moco, simclr};
+use crate::methods::{barlow, byol, cpc, dim, instdisc, mochi, moco, simclr};
+use crate::methods::{BarlowTwins, Byol, Cpc, Dim, InstDisc, MoCHi, MoCo, MoCoV1, SimClr};
 use crate::run::Dev;
 use crate::train::config::leaves;
 use crate::train::TrainConfig;
@@ -183,4 +183,6 @@ registry! {
     MoCo:     "moco"     => MoCo,     moco::Config,     part 1, "MoCo v2: MLP head and SimCLR's views (Chen et al. 2020)";
     SimClr:   "simclr"   => SimClr,   simclr::Config,   part 1, "NT-Xent between two views in a batch (Chen et al. 2020)";
     MoCHi:    "mochi"    => MoCHi,    mochi::Config,    part 1, "MoCo with synthetic hard negatives (Kalantidis et al. 2020)";
+    Barlow:   "barlow"   => BarlowTwins, barlow::Config, part 2, "Barlow Twins: cross-correlation to the identity (Zbontar et al. 2021)";
+    Byol:     "byol"     => Byol,     byol::Config,     part 2, "BYOL: predict a moving-average target, no negatives (Grill et al. 2020)";
 }
