@@ -9,7 +9,8 @@
 //! unknown methods).
 
 use crate::error::{Error, Result};
-use crate::methods::registry::with_defaults;
+use crate::methods::registry::DEFAULT_METHOD;
+use crate::methods::settings::with_defaults;
 use crate::methods::{MethodConfig, METHODS};
 use crate::train::{RunConfig, TrainConfig};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -46,7 +47,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The method to train (its settings are listed by `selfsup train --method NAME --help`).
-    #[arg(long, default_value = "simclr")]
+    #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
     #[command(flatten)]
     pub train: TrainConfig,
@@ -207,7 +208,7 @@ pub fn command(method: &str) -> Result<clap::Command> {
 /// Parses `argv` (without the program name).
 pub fn parse(argv: &[String]) -> Result<Parsed> {
     let method = if argv.first().map(String::as_str) == Some("train") { method_in(argv) } else { None };
-    let method = method.unwrap_or_else(|| "simclr".to_string());
+    let method = method.unwrap_or_else(|| DEFAULT_METHOD.to_string());
     // An unknown method is named before any flag is checked against it.
     if let Err(e) = MethodConfig::default_for(&method) {
         let close = METHODS.iter().map(|m| m.name).find(|name| edit_distance(name, &method) <= 2);

@@ -97,7 +97,7 @@ fn figures(args: FiguresArgs) -> Result<(), Error> {
 }
 
 fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
-    let mut cmd = cli::command("simclr")?;
+    let mut cmd = cli::command(selfsup::methods::registry::DEFAULT_METHOD)?;
     clap_complete::generate(shell, &mut cmd, "selfsup", &mut std::io::stdout());
     Ok(())
 }

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use crate::augment::{ColorJitter, PatchGrid, PatchMosaic, Pipeline, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop, ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce_from_logits;
-use crate::methods::registry::check_tau;
+use crate::methods::settings::check_tau;
 use crate::methods::{Batch, Method, Settings};
 use crate::train::TrainConfig;
 use crate::nn::functional::{dot_matrix, l2_normalize};

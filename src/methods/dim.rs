@@ -45,7 +45,7 @@
 
 use crate::augment::{ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce_from_logits;
-use crate::methods::registry::check_tau;
+use crate::methods::settings::check_tau;
 use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};

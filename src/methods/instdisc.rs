@@ -25,7 +25,7 @@
 
 use crate::augment::{ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce;
-use crate::methods::registry::check_tau;
+use crate::methods::settings::check_tau;
 use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::train::TrainConfig;
 use crate::nn::functional::l2_normalize;

@@ -41,7 +41,7 @@
 
 use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce;
-use crate::methods::registry::check_tau;
+use crate::methods::settings::check_tau;
 use crate::methods::{Batch, Method, Settings};
 use crate::train::TrainConfig;
 use crate::nn::functional::l2_normalize;

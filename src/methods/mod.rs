@@ -16,6 +16,7 @@ pub mod instdisc;
 pub mod mochi;
 pub mod moco;
 pub mod registry;
+pub mod settings;
 pub mod simclr;
 
 pub use barlow::{barlow_twins_loss, BarlowTwins};
@@ -27,7 +28,8 @@ pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_w
 pub use instdisc::InstDisc;
 pub use mochi::MoCHi;
 pub use moco::{MoCo, MoCoV1};
-pub use registry::{with_method, MethodConfig, MethodInfo, Settings, WithMethod, METHODS};
+pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
+pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
 
 use crate::augment::{ViewBatch, ViewGenerator};

@@ -3,46 +3,20 @@
 //! settings and the experiments all come from the [`registry!`] table at the bottom.
 //!
 //! Adding a method: write its module (the model, its [`Method`](crate::methods::Method) impl and
-//! its `Config` implementing [`Settings`]), then add one line to the table.
+//! its `Config` implementing [`Settings`](crate::methods::Settings)), then add one line to the
+//! table.
 
 use crate::error::{Error, Result};
 use crate::methods::{barlow, byol, cpc, dim, instdisc, mochi, moco, simclr};
 use crate::methods::{BarlowTwins, Byol, Cpc, Dim, InstDisc, MoCHi, MoCo, MoCoV1, SimClr};
 use crate::run::Dev;
-use crate::train::config::leaves;
+use crate::methods::settings::{with_defaults, Settings};
 use crate::train::TrainConfig;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::fmt::Debug;
 
-/// A method's own settings: what `--method NAME` adds to the command line and to
-/// `config.json`. `Default` is the only place the method's defaults are written.
-pub trait Settings: Default + Clone + PartialEq + Debug + Serialize + DeserializeOwned + clap::Args + clap::FromArgMatches + 'static {
-    /// The loop's settings for this method: `base` (the loop's defaults) with the method's own
-    /// budget where it differs (more epochs, another learning rate), with the reason beside it.
-    fn train_defaults(base: TrainConfig) -> TrainConfig {
-        base
-    }
-
-    /// Checks the values (exit code 2 on bad input, naming the flag).
-    fn validate(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// Whether the method can train `encoder` (e.g. CPC feeds patches, which the ViT cannot take).
-    fn check_encoder(_encoder: &str) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Checks a temperature τ (`--tau`).
-pub fn check_tau(tau: f64) -> Result<()> {
-    if tau.is_nan() || tau <= 0.0 || tau.is_infinite() {
-        return Err(Error::config("--tau must be positive"));
-    }
-    Ok(())
-}
+/// The method `selfsup train` runs without `--method` (the README's main job).
+pub const DEFAULT_METHOD: &str = "simclr";
 
 /// One row of the registry, for listings (help, docs, notebooks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,23 +130,6 @@ macro_rules! registry {
             }
         }
     };
-}
-
-/// `cmd` with each argument's default set to the value of the same-named field of `defaults`
-/// (serialised), so the help shows it and an unset flag keeps it.
-pub fn with_defaults<T: Serialize>(cmd: clap::Command, defaults: &T) -> clap::Command {
-    let tree = serde_json::to_value(defaults).expect("settings serialise");
-    leaves(&tree).into_iter().fold(cmd, |cmd, (key, value)| {
-        let text = match value {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        if cmd.get_arguments().any(|a| a.get_id() == key.as_str()) {
-            cmd.mut_arg(key, |a| a.default_value(text).required(false))
-        } else {
-            cmd
-        }
-    })
 }
 
 registry! {

@@ -15,7 +15,7 @@
 //! MoCo keeps them in a queue instead.
 
 use crate::augment::{ViewConfig, ViewGenerator};
-use crate::methods::registry::check_tau;
+use crate::methods::settings::check_tau;
 use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, fresh_copy, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
