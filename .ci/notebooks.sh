@@ -16,8 +16,9 @@ jupyter kernelspec list
 echo "== notebooks: committed notebooks carry no outputs"
 python3 notebooks/check.py --clean-only
 
-echo "== notebooks: display layer unit tests"
+echo "== notebooks: display layer and figure unit tests"
 cargo test --release --lib notebook
+cargo test --release --test learned_figures
 
 echo "== notebooks: execute every notebook headless with the Rust kernel"
 # The first notebook builds the kit for evcxr once (several minutes, not counted in the

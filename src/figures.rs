@@ -258,11 +258,15 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
         Some(s) => format!("Random init (kNN {:.1}%)", 100.0 * s.baseline_knn_top1),
         None => "Random init".to_string(),
     };
-    for ((features, dim), (title, stem)) in [&trained, &random].into_iter().zip([(&what, "simclr"), (&random_what, "random-init")]) {
-        let chart = Chart::new(format!("{title}, t-SNE of f(x)")).axes("t-SNE 1", "t-SNE 2").size(SQUARE.0, SQUARE.1);
+    let short = match &summary {
+        Some(s) => format!("SimCLR (kNN {:.1}%)", 100.0 * s.knn_top1),
+        None => "SimCLR".to_string(),
+    };
+    for ((features, dim), (title, stem)) in [&trained, &random].into_iter().zip([(&short, "simclr"), (&random_what, "random-init")]) {
+        let chart = Chart::new(format!("{title}, t-SNE")).axes("t-SNE 1 (f(x) of the test images)", "t-SNE 2").size(SQUARE.0, SQUARE.1);
         let map = tsne_map(features, *dim, &test.labels, &names, &TsneConfig { seed: train_cfg.seed, ..TsneConfig::default() }, &chart)?;
         report.save(&map.figure, &cfg.out, &format!("{stem}-tsne.png"))?;
-        let chart = Chart::new(format!("{title}, cosine similarity")).axes(format!("{SIMILARITY_PER_CLASS} test images per class, features mean-centred"), "").size(SQUARE.0, SQUARE.1);
+        let chart = Chart::new(format!("{title}, cosine")).axes(format!("{SIMILARITY_PER_CLASS} test images per class, features mean-centred"), "").size(SQUARE.0, SQUARE.1);
         let similarity = class_similarity(features, *dim, &test.labels, &names, SIMILARITY_PER_CLASS, &chart)?;
         report.save(&similarity.figure, &cfg.out, &format!("{stem}-similarity.png"))?;
     }

@@ -106,8 +106,9 @@ mod tests {
     fn neighbours_are_ranked_by_cosine_and_the_rate_counts_matching_labels() {
         let memory = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
         let nb = nearest_neighbours(&[0.8, 0.6], &memory, 2, 2).unwrap();
-        assert_eq!(nb[0].iter().map(|&(_, j)| j).collect::<Vec<_>>(), vec![0, 2]);
-        assert!((nb[0][0].0 - 0.8).abs() < 1e-6);
+        // cos = 0.8 with row 0, 0.6 with row 1, 0.96 with row 2.
+        assert_eq!(nb[0].iter().map(|&(_, j)| j).collect::<Vec<_>>(), vec![2, 0]);
+        assert!((nb[0][0].0 - 0.96).abs() < 1e-6);
         assert_eq!(neighbour_match_rate(&nb, &[1], &[1, 0, 0]), 0.5);
         assert!(nearest_neighbours(&[1.0], &[], 1, 1).is_err());
         assert!(nearest_neighbours(&[1.0, 0.0], &memory, 2, 0).is_err());

@@ -197,7 +197,7 @@ pub fn class_similarity<S: AsRef<str>>(features: &[f32], dim: usize, labels: &[u
     let sims: Vec<f32> = picked.iter().flat_map(|&i| picked.iter().map(move |&j| (i, j))).map(|(i, j)| row(i).iter().zip(row(j)).map(|(a, b)| a * b).sum()).collect();
     let picked_labels: Vec<usize> = picked.iter().map(|&i| labels[i]).collect();
     let (within, between) = mean_similarity_within_between(&sims, &picked_labels);
-    let chart = Chart { title: format!("{}: same class {within:.2}, other classes {between:.2}", chart.title), ..chart.clone() };
+    let chart = Chart { title: format!("{}: same class {within:.2}, other {between:.2}", chart.title), ..chart.clone() };
     let figure = draw_heatmap(WHAT, &sims, n, n, Some((-1.0, 1.0)), Some(&blocks), &chart)?;
     Ok(ClassSimilarity { figure, within, between })
 }

@@ -146,7 +146,7 @@ pub fn retrieval_grid(train: &ImageDataset, test: &ImageDataset, spaces: &[Featu
     }
     let row_labels: Vec<&str> = query_labels.iter().map(|&l| test.class_names[l].as_str()).collect();
     let col_labels: Vec<String> = std::iter::once("query".to_string()).chain((0..spaces.len()).flat_map(|_| (1..=k).map(|i| format!("#{i}")))).collect();
-    let mut groups = vec![("test image".to_string(), 1)];
+    let mut groups = vec![("test".to_string(), 1)];
     groups.extend(rates.iter().map(|r| (format!("{}: {:.0}% match", r.name, 100.0 * r.shown), k)));
     let overall: Vec<String> = rates.iter().map(|r| format!("{} {:.1}%", r.name, 100.0 * r.all)).collect();
     let notes = [

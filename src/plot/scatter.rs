@@ -77,7 +77,7 @@ pub fn tsne_map<S: AsRef<str>>(features: &[f32], dim: usize, labels: &[usize], c
     }
     let points = tsne_2d(features, dim, cfg)?;
     let separation = knn_accuracy_2d(&points, labels, MAP_KNN_K)?;
-    let chart = Chart { title: format!("{}: 2-D kNN accuracy {:.1}%", chart.title, 100.0 * separation), ..chart.clone() };
+    let chart = Chart { title: format!("{}: 2-D kNN {:.1}%", chart.title, 100.0 * separation), ..chart.clone() };
     let figure = scatter_by_class(&points, labels, class_names, &chart)?;
     Ok(EmbeddingMap { figure, points, separation })
 }
