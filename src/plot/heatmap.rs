@@ -152,23 +152,28 @@ where
     Ok(())
 }
 
+/// Colour scale of [`class_similarity`]: centred features of two different images rarely have
+/// a cosine beyond ±0.5, so this range shows their differences; larger values (the diagonal,
+/// 1) take the top colour.
+pub const SIMILARITY_SCALE: (f32, f32) = (-0.5, 0.5);
+
 /// A class-sorted similarity heatmap and its two summary numbers.
 #[derive(Debug, Clone)]
 pub struct ClassSimilarity {
     pub figure: Figure,
     /// Mean cosine similarity between two different images of the same class, and between
-    /// images of different classes (off-diagonal cells only).
+    /// images of different classes, over all the images given (not only the shown ones).
     pub within: f32,
     pub between: f32,
 }
 
 /// Cosine similarities between `per_class` images of every class (the first ones of each, in
-/// class order; all of a class that has fewer), after mean-centring the features over all `n` rows and L2-normalising them
-/// ([`crate::eval::centred_unit_rows`]), on the fixed scale −1 … 1 so that two heatmaps can
-/// be compared. Lines separate the classes, named along both axes. Without centring,
-/// post-ReLU features are all positive and every similarity is near 1; centred, a
-/// representation that groups a class shows bright squares on the diagonal. The title gets
-/// the within-class and between-class means.
+/// class order; all of a class that has fewer), after mean-centring the features over all `n`
+/// rows and L2-normalising them ([`crate::eval::centred_unit_rows`]), on the fixed scale
+/// [`SIMILARITY_SCALE`] so that two heatmaps can be compared. Lines separate the classes,
+/// named along both axes. Without centring, post-ReLU features are all positive and every
+/// similarity is near 1; centred, a representation that groups a class shows bright squares on
+/// the diagonal. The title gets the within-class and between-class means over all `n` images.
 ///
 /// Errors ([`Error::Config`]): a shape mismatch, a label without a name, `per_class` = 0, or a
 /// non-finite feature.
@@ -195,10 +200,12 @@ pub fn class_similarity<S: AsRef<str>>(features: &[f32], dim: usize, labels: &[u
     let row = |i: usize| &unit[i * dim..(i + 1) * dim];
     let n = picked.len();
     let sims: Vec<f32> = picked.iter().flat_map(|&i| picked.iter().map(move |&j| (i, j))).map(|(i, j)| row(i).iter().zip(row(j)).map(|(a, b)| a * b).sum()).collect();
-    let picked_labels: Vec<usize> = picked.iter().map(|&i| labels[i]).collect();
-    let (within, between) = mean_similarity_within_between(&sims, &picked_labels);
+    // The means over every pair of the n images, not only the shown ones.
+    let all = labels.len();
+    let all_sims: Vec<f32> = (0..all).flat_map(|i| (0..all).map(move |j| (i, j))).map(|(i, j)| crate::eval::dot(row(i), row(j))).collect();
+    let (within, between) = mean_similarity_within_between(&all_sims, labels);
     let chart = Chart { title: format!("{}: same class {within:.2}, other {between:.2}", chart.title), ..chart.clone() };
-    let figure = draw_heatmap(WHAT, &sims, n, n, Some((-1.0, 1.0)), Some(&blocks), &chart)?;
+    let figure = draw_heatmap(WHAT, &sims, n, n, Some(SIMILARITY_SCALE), Some(&blocks), &chart)?;
     Ok(ClassSimilarity { figure, within, between })
 }
 
