@@ -87,6 +87,13 @@ fn augmentation_grid_labels_views_and_follows_its_seed() {
     let fig = augmentation_grid(&images, &pipeline, 3, 7, "views").unwrap();
     let one_row = augmentation_grid(&images[..1], &pipeline, 3, 7, "views").unwrap();
     assert_eq!(fig.height - one_row.height, 96 + 8, "one row of 96-px tiles per image");
+    // Each row is named at its left ("image 1", "image 2": text in the first 40 px, where no
+    // tile is), the columns above the first row ("original", "view 1", ...).
+    for row in 0..2 {
+        let bottom = fig.height - 10 - (1 - row) * (96 + 8);
+        assert!(dark_pixels(&fig, 0, 40, bottom - 96, bottom) > 30, "row {row} has no label");
+    }
+    assert!(dark_pixels(&fig, 40, fig.width, 10 + 34, 10 + 34 + 24) > 30, "no column labels");
     assert_eq!(fig, augmentation_grid(&images, &pipeline, 3, 7, "views").unwrap());
     assert_ne!(fig.rgb, augmentation_grid(&images, &pipeline, 3, 8, "views").unwrap().rgb);
 }
