@@ -16,8 +16,8 @@ jupyter kernelspec list
 echo "== notebooks: committed notebooks carry no outputs"
 python3 notebooks/check.py --clean-only
 
-echo "== notebooks: display layer unit tests"
-cargo test --release --lib notebook
+# The display layer's unit tests (src/notebook.rs) and the figure tests (tests/learned_figures.rs)
+# run with the rest of `cargo test --release` in .ci/run.
 
 echo "== notebooks: execute every notebook headless with the Rust kernel"
 # The first notebook builds the kit for evcxr once (several minutes, not counted in the

@@ -120,7 +120,9 @@ def warm_up(cell_timeout):
         nbformat.write(nb, path)
         try:
             print(f"warming up ({dep}): building the kit for evcxr ...", flush=True)
-            seconds, _, problems = run(path, None, float("inf"), cell_timeout)
+            # The one-time build is not a cell of the course: on a loaded two-core machine it
+            # took 16 minutes (2026-11-30), past the 15-minute cell limit, so it gets an hour.
+            seconds, _, problems = run(path, None, float("inf"), max(cell_timeout, 3600))
         finally:
             path.unlink()
         print(f"  {seconds:.0f} s", flush=True)

@@ -5,12 +5,13 @@
 //!
 //! | file | what | from |
 //! |---|---|---|
-//! | `shapes-samples.png` | two images of each class of the built-in dataset | [`crate::data::shapes`] |
-//! | `augmentation-grid.png` | an image and five SimCLR views of it (the training defaults) | [`crate::augment::render_augmentation_grid`] |
+//! | `shapes-samples.png` | two images of each class of the built-in dataset, columns named by class | [`crate::data::shapes`], [`crate::plot::ImageGrid`] |
+//! | `augmentation-grid.png` | four images and five SimCLR views of each (the training defaults), rows and columns named | [`crate::plot::augmentation_grid`] |
 //! | `augmentation-grid-strong.png` | the same with the paper's crops (area ≥ 8%) | same |
 //! | `infonce-temperature.png` | softmax over `[q·k⁺, q·k⁻…]/τ` for several τ, with the InfoNCE loss | [`crate::methods::contrastive_logits`], [`crate::methods::info_nce`] |
-//! | `simclr-pca.png`, `random-init-pca.png` | PCA of the test features `f(x)`, by class | a short SimCLR run (or `--checkpoint`), [`crate::eval::pca_2d`] |
-//! | `simclr-similarity.png`, `random-init-similarity.png` | cosine similarities of 5 test images per class | same |
+//! | `simclr-retrieval.png` | 6 test images and their 5 nearest training images in raw pixels, at random init and after SimCLR, framed by class match | a short SimCLR run (or `--checkpoint`), [`crate::plot::retrieval_grid`] |
+//! | `simclr-tsne.png`, `random-init-tsne.png` | t-SNE map of the test features `f(x)`, by class, with its 2-D kNN accuracy | same, [`crate::plot::tsne_map`] |
+//! | `simclr-similarity.png`, `random-init-similarity.png` | cosine similarities of mean-centred features, 5 test images per class, class boundaries drawn | same, [`crate::plot::class_similarity`] |
 //! | `simclr-loss.png` | the short run's NT-Xent loss per step | its `metrics.jsonl` |
 //! | `<experiment>.png`, `<experiment>-table.png` | an experiment's kNN / linear top-1 per setting, and its table | `results/experiments/<experiment>.json` |
 //!
@@ -23,13 +24,16 @@ use std::path::{Path, PathBuf};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{render_augmentation_grid, Pipeline};
-use crate::data::dataset::ImageDataset;
+use crate::augment::{Pipeline, Transform};
 use crate::data::shapes::{self, ShapesConfig, Split, NUM_CLASSES};
 use crate::error::{Error, Result};
-use crate::eval::{l2_normalize_rows, pca_2d};
+use crate::eval::TsneConfig;
 use crate::methods::{contrastive_logits, info_nce};
-use crate::plot::{bar_chart, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
+pub use crate::plot::mean_similarity_within_between;
+use crate::plot::{
+    augmentation_grid, bar_chart, class_similarity, first_per_class, line_chart, retrieval_grid, table, tsne_map, BarGroup, Chart, FeatureSpace, Figure,
+    ImageGrid, Series,
+};
 use crate::run::{self, Summary};
 use crate::train::checkpoint::read_json;
 use crate::methods::MethodConfig;
@@ -145,29 +149,22 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
 fn dataset_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()> {
     let data = shapes::generate_split(&ShapesConfig { n_train: 200, seed: cfg.run.train.seed, ..ShapesConfig::default() }, Split::Train);
     // Two rows: the first image of every class, then the second.
-    let pairs = first_per_class(&data, 2);
+    let pairs = first_per_class(&data.labels, NUM_CLASSES, 2);
     let ordered: Vec<_> = (0..2).flat_map(|row| pairs.chunks(2).map(move |pair| pair[row])).map(|i| data.image(i)).collect();
-    report.save(&Figure::image_grid(&ordered, NUM_CLASSES, 3)?, &cfg.out, "shapes-samples.png")?;
+    let samples = ImageGrid::new(&ordered, NUM_CLASSES).scale(3).row_labels(&["1st image", "2nd image"]).col_labels(&data.class_names).draw()?;
+    report.save(&samples, &cfg.out, "shapes-samples.png")?;
 
-    let originals: Vec<_> = first_per_class(&data, 1).into_iter().take(4).map(|i| data.image(i)).collect();
+    let originals: Vec<_> = first_per_class(&data.labels, NUM_CLASSES, 1).into_iter().take(4).map(|i| data.image(i)).collect();
     let size = data.height;
     let grids = [
-        ("augmentation-grid.png", cfg.run.settings::<crate::methods::simclr::Config>().views.simclr(size)),
-        ("augmentation-grid-strong.png", Pipeline::simclr(size)),
+        ("augmentation-grid.png", "training defaults", cfg.run.settings::<crate::methods::simclr::Config>().views.simclr(size)),
+        ("augmentation-grid-strong.png", "the paper's crops (area >= 8%)", Pipeline::simclr(size)),
     ];
-    for (name, pipeline) in grids {
-        let path = cfg.out.join(name);
-        render_augmentation_grid(&originals, &pipeline, 5, cfg.run.train.seed, &path)?;
-        report.written.push(path);
+    for (name, what, pipeline) in grids {
+        let grid = augmentation_grid(&originals, &pipeline as &dyn Transform, 5, cfg.run.train.seed, &format!("SimCLR views, {what}"))?;
+        report.save(&grid, &cfg.out, name)?;
     }
     Ok(())
-}
-
-/// Indices of the first `k` images of each class, class by class.
-fn first_per_class(data: &ImageDataset, k: usize) -> Vec<usize> {
-    (0..data.num_classes())
-        .flat_map(|class| data.labels.iter().enumerate().filter(move |(_, &l)| l == class).map(|(i, _)| i).take(k))
-        .collect()
 }
 
 /// Cosine similarities of the toy InfoNCE illustration: the positive key, then the negatives
@@ -227,8 +224,9 @@ pub fn infonce_temperature() -> Result<Figure> {
     line_chart(&series, &chart)
 }
 
-/// The short SimCLR run (or the given checkpoint), its PCA and similarity figures next to
-/// the same encoder at random initialisation, and its loss curve.
+/// The short SimCLR run (or the given checkpoint): its retrieval grid (against raw pixels and
+/// the same encoder at random initialisation), its t-SNE map and similarity heatmap next to
+/// the random-init encoder's, and its loss curve.
 fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()> {
     let (checkpoint, train_cfg, summary) = match &cfg.checkpoint {
         Some(ckpt) => {
@@ -248,12 +246,13 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
         return Err(Error::config(format!("{}: a {} checkpoint; the slide figures embed a SimCLR one", checkpoint.display(), train_cfg.name())));
     }
     let data_cfg = TrainConfig { test_images: cfg.run.train.test_images, ..train_cfg.train.clone() };
-    let test = run::load_dataset(&data_cfg)?.test;
+    let splits = run::load_dataset(&data_cfg)?;
+    let (train, test) = (&splits.train, &splits.test);
     let names = test.class_names.clone();
     // The trained features, and those of the same network at its random initialisation
     // (built from the run's seed, as the run's own baseline is).
-    let trained = run::embed(&train_cfg, Some(&checkpoint), &test)?;
-    let random = run::embed(&train_cfg, None, &test)?;
+    let trained = run::embed(&train_cfg, Some(&checkpoint), test)?;
+    let random = run::embed(&train_cfg, None, test)?;
 
     let what = match &summary {
         Some(s) => format!("SimCLR, {} epochs on {} images (kNN {:.1}%)", s.epochs, s.train_images, 100.0 * s.knn_top1),
@@ -263,20 +262,32 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
         Some(s) => format!("Random init (kNN {:.1}%)", 100.0 * s.baseline_knn_top1),
         None => "Random init".to_string(),
     };
-    // Both heatmaps share one colour range, from the smallest similarity of either to 1.
-    let picked = first_per_class(&test, SIMILARITY_PER_CLASS);
-    let sims = [&trained, &random].map(|(features, dim)| cosine_similarities(features, *dim, &picked));
-    let lowest = sims.iter().flat_map(|s| s.iter().copied()).fold(1.0f32, f32::min).min(0.99);
-    let n = picked.len();
-    for (((features, dim), sims), (title, stem)) in [&trained, &random].into_iter().zip(&sims).zip([(&what, "simclr"), (&random_what, "random-init")]) {
-        let chart = Chart::new(format!("{title}: PCA of f(x), {} test images", test.len())).axes("PC 1", "PC 2").size(SQUARE.0, SQUARE.1);
-        report.save(&scatter_by_class(&pca_2d(features, *dim), &test.labels, &names, &chart)?, &cfg.out, &format!("{stem}-pca.png"))?;
-        let labels: Vec<usize> = picked.iter().map(|&i| test.labels[i]).collect();
-        let (within, between) = mean_similarity_within_between(sims, &labels);
-        let axis = format!("{SIMILARITY_PER_CLASS} test images per class, by class; mean cos: same class {within:.2}, other classes {between:.2}");
-        let chart = Chart::new(format!("{title}: cosine similarity")).axes(axis, "").size(SQUARE.0, SQUARE.1);
-        report.save(&heatmap(sims, n, n, Some((lowest, 1.0)), &chart)?, &cfg.out, &format!("{stem}-similarity.png"))?;
+    let short = match &summary {
+        Some(s) => format!("SimCLR (kNN {:.1}%)", 100.0 * s.knn_top1),
+        None => "SimCLR".to_string(),
+    };
+    for ((features, dim), (title, stem)) in [&trained, &random].into_iter().zip([(&short, "simclr"), (&random_what, "random-init")]) {
+        let chart = Chart::new(format!("{title}, t-SNE")).axes("t-SNE 1 (f(x) of the test images)", "t-SNE 2").size(SQUARE.0, SQUARE.1);
+        let map = tsne_map(features, *dim, &test.labels, &names, &TsneConfig { seed: train_cfg.train.seed, ..TsneConfig::default() }, &chart)?;
+        report.save(&map.figure, &cfg.out, &format!("{stem}-tsne.png"))?;
+        let chart = Chart::new(format!("{title}, cosine")).axes(format!("{SIMILARITY_PER_CLASS} test images per class, features mean-centred"), "").size(SQUARE.0, SQUARE.1);
+        let similarity = class_similarity(features, *dim, &test.labels, &names, SIMILARITY_PER_CLASS, &chart)?;
+        report.save(&similarity.figure, &cfg.out, &format!("{stem}-similarity.png"))?;
     }
+    // Retrieval: the training images as memory, embedded by both networks.
+    let trained_train = run::embed(&train_cfg, Some(&checkpoint), train)?;
+    let random_train = run::embed(&train_cfg, None, train)?;
+    let spaces = [
+        FeatureSpace::pixels("raw pixels", train, test),
+        FeatureSpace::new("random init", &random_train.0, &random.0, random.1),
+        FeatureSpace::new("SimCLR", &trained_train.0, &trained.0, trained.1),
+    ];
+    let queries: Vec<usize> = first_per_class(&test.labels, test.num_classes(), 1).into_iter().take(RETRIEVAL_QUERIES).collect();
+    let retrieval = retrieval_grid(train, test, &spaces, &queries, RETRIEVAL_K)?;
+    if !cfg.quiet {
+        print!("{retrieval}");
+    }
+    report.save(&retrieval.figure, &cfg.out, "simclr-retrieval.png")?;
     let metrics = checkpoint.with_file_name("metrics.jsonl");
     if metrics.exists() {
         let losses = read_losses(&metrics)?;
@@ -291,31 +302,10 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
 
 /// Test images per class in the similarity heatmaps.
 const SIMILARITY_PER_CLASS: usize = 5;
-
-/// Cosine similarities `n × n` (row-major) between the rows `picked` of `features`.
-fn cosine_similarities(features: &[f32], dim: usize, picked: &[usize]) -> Vec<f32> {
-    let mut rows: Vec<f32> = picked.iter().flat_map(|&i| features[i * dim..(i + 1) * dim].iter().copied()).collect();
-    l2_normalize_rows(&mut rows, dim);
-    let n = picked.len();
-    let row = |i: usize| &rows[i * dim..(i + 1) * dim];
-    (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| row(i).iter().zip(row(j)).map(|(a, b)| a * b).sum()).collect()
-}
-
-/// Mean of the off-diagonal similarities between images of the same class, and between images
-/// of different classes, for an `n × n` matrix whose row `i` is an image of class `labels[i]`.
-pub fn mean_similarity_within_between(sims: &[f32], labels: &[usize]) -> (f32, f32) {
-    let n = labels.len();
-    let (mut within, mut between) = ((0.0f64, 0usize), (0.0f64, 0usize));
-    for i in 0..n {
-        for j in (0..n).filter(|&j| j != i) {
-            let bucket = if labels[i] == labels[j] { &mut within } else { &mut between };
-            bucket.0 += sims[i * n + j] as f64;
-            bucket.1 += 1;
-        }
-    }
-    let mean = |(sum, count): (f64, usize)| if count > 0 { (sum / count as f64) as f32 } else { f32::NAN };
-    (mean(within), mean(between))
-}
+/// Queries (the first test image of the first classes) and neighbours per query of the
+/// retrieval figure.
+const RETRIEVAL_QUERIES: usize = 6;
+const RETRIEVAL_K: usize = 5;
 
 /// The `loss` of every line of a run's `metrics.jsonl`.
 fn read_losses(path: &Path) -> Result<Vec<f64>> {

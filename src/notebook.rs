@@ -38,7 +38,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::augment::{augmentation_tiles, tile_scale, Transform};
+use crate::augment::{tile_scale, Transform};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::plot::Figure;
@@ -88,26 +88,18 @@ pub fn show_images(images: &[Image], cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// What `pipeline` does to each of `images`: one row per image, the original first, then
-/// `views` augmented views drawn from [`image_rng`](crate::augment::image_rng)`(seed, i)`, so
-/// the same seed gives the same picture.
+/// What `pipeline` does to each of `images`: one row per image ("image 1", …), the original
+/// first, then `views` augmented views ("view 1", …) drawn from
+/// [`image_rng`](crate::augment::image_rng)`(seed, i)`, so the same seed gives the same
+/// picture (see [`crate::plot::augmentation_grid`]).
 pub fn augmentation_figure(images: &[Image], pipeline: &dyn Transform, views: usize, seed: u64) -> Result<Figure> {
-    let tiles = augmentation_tiles(images, pipeline, views, seed);
-    Figure::image_grid(&tiles, 1 + views, tile_scale(&tiles))
+    crate::plot::augmentation_grid(images, pipeline, views, seed, "")
 }
 
 /// The figures one above the other, left-aligned on a white background: several pictures
-/// shown as one (a cell shows only one picture).
+/// shown as one (a cell shows only one picture). See also [`crate::plot::side_by_side`].
 pub fn stack(figures: &[Figure]) -> Result<Figure> {
-    let width = figures.iter().map(|f| f.width).max().ok_or_else(|| Error::config("notebook::stack: no figures"))?;
-    let mut rgb = Vec::new();
-    for f in figures {
-        for row in f.rgb.chunks_exact(3 * f.width as usize) {
-            rgb.extend_from_slice(row);
-            rgb.resize(rgb.len() + 3 * (width - f.width) as usize, 255);
-        }
-    }
-    Figure::from_rgb(width, figures.iter().map(|f| f.height).sum(), rgb)
+    crate::plot::stack(figures)
 }
 
 /// A table shown as HTML in a notebook (and as aligned text by `Display`).
@@ -210,6 +202,46 @@ pub fn train(cfg: &RunConfig, out: impl AsRef<Path>) -> Result<Summary> {
     Ok(summary)
 }
 
+/// A trained run to look inside: its configuration, checkpoint and results.
+#[derive(Debug, Clone)]
+pub struct TrainedRun {
+    pub config: RunConfig,
+    pub checkpoint: PathBuf,
+    pub summary: Summary,
+    /// Whether it was loaded from an existing run directory (rather than trained here).
+    pub loaded: bool,
+}
+
+/// The finished run in `existing` (a run directory of `selfsup train`, e.g. the main job's
+/// `runs/simclr`) when it holds a checkpoint, `config.json` and `summary.json` of `cfg`'s
+/// method; otherwise trains `cfg` into `out` ([`train`]). Says which on one line.
+pub fn load_or_train(cfg: &RunConfig, existing: impl AsRef<Path>, out: impl AsRef<Path>) -> Result<TrainedRun> {
+    check_one_library_copy()?;
+    let dir = existing.as_ref();
+    let checkpoint = dir.join("checkpoint.safetensors");
+    let found = checkpoint.exists().then(|| -> Result<(RunConfig, Summary)> {
+        Ok((RunConfig::load(&dir.join("config.json"))?, crate::train::checkpoint::read_json(&dir.join("summary.json"))?))
+    });
+    match found {
+        Some(Ok((config, summary))) if config.name() == cfg.name() => {
+            println!("loaded the finished run in {} ({} epochs on {} images)", dir.display(), summary.epochs, summary.train_images);
+            println!("{}", summary.line());
+            Ok(TrainedRun { config, checkpoint, summary, loaded: true })
+        }
+        other => {
+            let why = match other {
+                None => format!("no checkpoint in {}", dir.display()),
+                Some(Ok((config, _))) => format!("{} holds a {} run", dir.display(), config.name()),
+                Some(Err(e)) => format!("{} is not a finished run ({e})", dir.display()),
+            };
+            let budget = &cfg.train;
+            println!("{why}: training {} for {} epochs on {} images", cfg.name(), budget.epochs, if budget.train_images > 0 { budget.train_images.to_string() } else { "all".into() });
+            let summary = train(cfg, out.as_ref())?;
+            Ok(TrainedRun { config: cfg.clone(), checkpoint: out.as_ref().join("checkpoint.safetensors"), summary, loaded: false })
+        }
+    }
+}
+
 /// The loss of every optimizer step of a run, from its `metrics.jsonl`: `(step, loss)` pairs.
 pub fn loss_curve(run_dir: impl AsRef<Path>) -> Result<Vec<(usize, f32)>> {
     let path: PathBuf = run_dir.as_ref().join("metrics.jsonl");
@@ -299,11 +331,13 @@ mod tests {
     }
 
     #[test]
-    fn augmentation_figure_has_one_row_per_image() {
+    fn augmentation_figure_has_one_row_per_image_and_names_them() {
         let images = vec![Image::zeros(3, 32, 32), Image::zeros(3, 32, 32)];
-        let fig = augmentation_figure(&images, &crate::augment::Pipeline::simclr(32), 3, 0).unwrap();
-        // 4 tiles of 96 px (32 px × 3) per row, 2 rows, 2-px borders.
-        assert_eq!((fig.width, fig.height), (4 * 96 + 5 * 2, 2 * 96 + 3 * 2));
+        let two = augmentation_figure(&images, &crate::augment::Pipeline::simclr(32), 3, 0).unwrap();
+        let one = augmentation_figure(&images[..1], &crate::augment::Pipeline::simclr(32), 3, 0).unwrap();
+        // One more row of 96-px tiles (32 px × 3) and an 8-px gap; 4 tiles per row plus labels.
+        assert_eq!(two.height - one.height, 96 + 8);
+        assert!(two.width > 4 * 96, "{}", two.width);
     }
 
     #[test]
@@ -330,13 +364,4 @@ mod tests {
         std::env::remove_var(LIBRARY_COPY_ENV);
     }
 
-    #[test]
-    fn stack_pads_narrower_figures_with_white() {
-        let wide = Figure::from_rgb(2, 1, vec![0; 6]).unwrap();
-        let narrow = Figure::from_rgb(1, 1, vec![9; 3]).unwrap();
-        let both = stack(&[wide, narrow]).unwrap();
-        assert_eq!((both.width, both.height), (2, 2));
-        assert_eq!(both.rgb, vec![0, 0, 0, 0, 0, 0, 9, 9, 9, 255, 255, 255]);
-        assert!(stack(&[]).is_err());
-    }
 }

@@ -108,7 +108,7 @@ pub fn knn_predict(
 
 /// The `k` most similar memory rows (similarity, index) of each query row in `block`,
 /// sorted from most to least similar.
-fn top_k_block(block: &[f32], memory: &[f32], d: usize, k: usize) -> Vec<Vec<(f32, usize)>> {
+pub(crate) fn top_k_block(block: &[f32], memory: &[f32], d: usize, k: usize) -> Vec<Vec<(f32, usize)>> {
     let n_queries = block.len() / d;
     let mut top: Vec<TopK> = (0..n_queries).map(|_| TopK::new(k)).collect();
     // Memory tiles in the outer loop: a tile is read from RAM once and then reused from cache by

@@ -9,7 +9,10 @@
 //!   SimCLR, MoCo, BYOL, … — it measures whether classes are *linearly* separable;
 //! - [`collapse`]: the per-dimension standard deviation of the normalised embeddings (Chen & He,
 //!   2021), which drops to zero when a method collapses to a constant output;
-//! - [`pca`](mod@pca): principal component analysis, to draw a 2-D picture of the embedding.
+//! - [`pca`](mod@pca): principal component analysis, to draw a 2-D picture of the embedding;
+//! - [`neighbours`]: nearest neighbours by cosine similarity on mean-centred features, and how
+//!   often they share the query's class (the retrieval figures);
+//! - [`tsne`](mod@tsne): a t-SNE map of the embedding and how well it separates the classes.
 //!
 //! All functions work on plain row-major matrices: `features` holds `n` rows of `d` columns,
 //! so row `i` is `features[i * d..(i + 1) * d]`, and labels are class indices `0..num_classes`.
@@ -139,3 +142,7 @@ mod tests {
 
 pub mod embed;
 pub use embed::{embed_dataset, evaluate, EvalReport};
+pub mod neighbours;
+pub use neighbours::{centred_unit_rows, nearest_neighbours, neighbour_match_rate};
+pub mod tsne;
+pub use tsne::{knn_accuracy_2d, tsne_2d, TsneConfig};

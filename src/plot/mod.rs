@@ -16,6 +16,17 @@
 //! - [`heatmap`]: a matrix (e.g. cosine similarities) through the [`colormap`];
 //! - [`table`]: rows of text, for numbers a slide quotes.
 //!
+//! And the pictures of what a representation learned (features in, figure and numbers out):
+//!
+//! - [`ImageGrid`]: images in rows and columns, every row and column named, optional column
+//!   groups and coloured frames; [`augmentation_grid`] shows an image and its views;
+//! - [`retrieval_grid`]: test queries and their nearest training images in several
+//!   representations (raw pixels, random init, trained), framed green / red by class, with
+//!   the matching rates;
+//! - [`tsne_map`]: a t-SNE map coloured by class, with how well the classes separate on it;
+//! - [`class_similarity`]: cosine similarities of mean-centred features, sorted by class,
+//!   with the class boundaries drawn.
+//!
 //! [`Chart`] holds what they share: title, axis labels and size in pixels.
 
 use std::path::Path;
@@ -28,15 +39,19 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 
 pub mod bar;
+pub mod grid;
 pub mod heatmap;
 pub mod line;
+pub mod retrieval;
 pub mod scatter;
 pub mod table;
 
 pub use bar::{bar_chart, BarGroup};
-pub use heatmap::{colormap, heatmap};
+pub use grid::{augmentation_grid, ImageGrid, MATCH, MISMATCH};
+pub use heatmap::{class_similarity, colormap, heatmap, mean_similarity_within_between, ClassSimilarity};
 pub use line::{line_chart, Series};
-pub use scatter::scatter_by_class;
+pub use retrieval::{retrieval_grid, FeatureSpace, MatchRate, Retrieval};
+pub use scatter::{scatter_by_class, tsne_map, EmbeddingMap};
 pub use table::table;
 
 /// The font family every chart uses; it is registered from the embedded DejaVu Sans.
@@ -166,6 +181,43 @@ pub(crate) fn tick(v: f64) -> String {
     }
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Indices of the first `per_class` rows of each class `0..num_classes`, class by class (a
+/// class with fewer rows gives what it has): the images a figure shows per class.
+pub fn first_per_class(labels: &[usize], num_classes: usize, per_class: usize) -> Vec<usize> {
+    (0..num_classes).flat_map(|class| labels.iter().enumerate().filter(move |(_, &l)| l == class).map(|(i, _)| i).take(per_class)).collect()
+}
+
+/// The figures side by side, top-aligned, `gap` white pixels apart: several pictures shown as
+/// one (a notebook cell shows one picture). Errors if there is no figure.
+pub fn side_by_side(figures: &[Figure], gap: u32) -> Result<Figure> {
+    let height = figures.iter().map(|f| f.height).max().ok_or_else(|| Error::config("side_by_side: no figures"))?;
+    let width = figures.iter().map(|f| f.width).sum::<u32>() + gap * (figures.len() as u32 - 1);
+    let mut rgb = vec![255u8; 3 * (width * height) as usize];
+    let mut x0 = 0;
+    for f in figures {
+        for (y, row) in f.rgb.chunks_exact(3 * f.width as usize).enumerate() {
+            let start = 3 * (y * width as usize + x0 as usize);
+            rgb[start..start + row.len()].copy_from_slice(row);
+        }
+        x0 += f.width + gap;
+    }
+    Figure::from_rgb(width, height, rgb)
+}
+
+/// The figures one above the other, left-aligned on a white background. Errors if there is
+/// no figure.
+pub fn stack(figures: &[Figure]) -> Result<Figure> {
+    let width = figures.iter().map(|f| f.width).max().ok_or_else(|| Error::config("stack: no figures"))?;
+    let mut rgb = Vec::new();
+    for f in figures {
+        for row in f.rgb.chunks_exact(3 * f.width as usize) {
+            rgb.extend_from_slice(row);
+            rgb.resize(rgb.len() + 3 * (width - f.width) as usize, 255);
+        }
+    }
+    Figure::from_rgb(width, figures.iter().map(|f| f.height).sum(), rgb)
 }
 
 /// The title font (22 px) and the label font (16 px) of every chart.
