@@ -59,3 +59,23 @@ fn barlow_twins_gradient_matches_numpy_finite_differences() {
         }
     }
 }
+
+#[test]
+fn a_constant_dimension_gives_a_finite_loss_and_gradient() {
+    // Dimension 1 of view A is the same for every image: its variance is 0, and the ε in the
+    // standardisation must keep it from dividing by zero. Its standardised values are all 0,
+    // so C_11 = 0.
+    let dev = Cpu::default();
+    let mut a = ZA;
+    (0..4).for_each(|b| a[b * 3 + 1] = 0.7);
+    let (za, zb) = views(&dev, &a, &ZB);
+    let loss = barlow_twins_loss(za.leaky_trace(), zb.leaky_trace(), 0.5);
+    let value = loss.as_vec()[0];
+    let grads = loss.backward();
+    assert!(value.is_finite(), "loss {value}");
+    assert!(grads.get(&za).as_vec().iter().chain(grads.get(&zb).as_vec().iter()).all(|g| g.is_finite()), "a non-finite gradient");
+    // C_11 = 0 exactly: the invariance term of dimension 1 is 1 (λ = 0 leaves only that term).
+    let (za, zb) = views(&dev, &a, &ZB);
+    let invariance = barlow_twins_loss(za, zb, 0.0).as_vec()[0];
+    assert!(invariance >= 1.0 - 1e-5, "dimension 1 alone costs (1 − 0)² = 1, got {invariance}");
+}

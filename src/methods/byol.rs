@@ -64,6 +64,9 @@ pub struct Config {
     /// colour strength s scales BYOL's jitter (0.4s, 0.4s, 0.2s, 0.1s).
     #[command(flatten)]
     pub views: ViewConfig,
+    /// Probability of the Gaussian blur on the first view (the paper: 1; the second view's is 0.1).
+    #[arg(long)]
+    pub first_view_blur: f64,
 }
 
 impl Default for Config {
@@ -72,7 +75,7 @@ impl Default for Config {
     /// Colour strength 2: BYOL's jitter doubled, as strong as SimCLR's on the built-in set,
     /// whose classes ignore colour; the kit's crop range (see [`ViewConfig`]).
     fn default() -> Self {
-        Self { tau_base: 0.99, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() } }
+        Self { tau_base: 0.99, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() }, first_view_blur: 1.0 }
     }
 }
 
@@ -85,6 +88,9 @@ impl Settings for Config {
     fn validate(&self) -> crate::Result<()> {
         if !(0.0..=1.0).contains(&self.tau_base) {
             return Err(crate::Error::config("--tau-base must be in [0, 1]"));
+        }
+        if !(0.0..=1.0).contains(&self.first_view_blur) {
+            return Err(crate::Error::config("--first-view-blur must be in [0, 1]"));
         }
         self.views.validate()
     }
@@ -139,7 +145,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
 
     fn views(&self, image_size: usize) -> ViewGenerator {
         let v = &self.config.views;
-        let (first, second) = Pipeline::byol_views_with(image_size, v.color_strength as f32, v.crop_min_scale as f32);
+        let (first, second) = Pipeline::byol_views_with(image_size, v.color_strength as f32, v.crop_min_scale as f32, self.config.first_view_blur);
         ViewGenerator::from_transforms(vec![Arc::new(first), Arc::new(second)])
     }
 
