@@ -90,7 +90,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
-    /// moco-momentum, negatives, temperature, augmentations or mochi.
+    /// moco-momentum, negatives, temperature, augmentations, mochi, barlow-lambda or kd-temperature.
     pub name: Option<String>,
     /// Epochs of every run [default: each method's own].
     #[arg(long)]

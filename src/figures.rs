@@ -48,7 +48,7 @@ pub const OPTIONAL_EXPERIMENTS: &[&str] = &["negatives", "temperature", "augment
 pub const ILLUSTRATION_TAUS: [f32; 5] = [0.05, 0.1, 0.2, 0.5, 1.0];
 
 /// Slide-sized charts: 16:9 decks are 1280 × 720, figures take most of a slide.
-const WIDE: (u32, u32) = (1000, 560);
+pub(crate) const WIDE: (u32, u32) = (1000, 560);
 const SQUARE: (u32, u32) = (760, 640);
 
 /// What `selfsup figures` does.
@@ -349,6 +349,10 @@ pub struct ExperimentRow {
     /// seeds (`selfsup experiment NAME --seeds N`); `knn_top1` is then their mean.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub knn_runs: Vec<f64>,
+    /// Effective rank of the test features (RankMe; the mean over seeds), where the
+    /// experiment is about collapse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_rank: Option<f64>,
 }
 
 impl ExperimentRow {

@@ -48,6 +48,21 @@ fn experiment(args: ExperimentArgs) -> Result<(), Error> {
     if seeds == 0 {
         return Err(Error::config("selfsup experiment: --seeds must be at least 1"));
     }
+    if name == experiments::kd::NAME {
+        // Classifiers trained with labels, not a sweep of one self-supervised method.
+        let path = out.join(format!("{name}.json"));
+        let e = if rejudge {
+            let mut e = experiments::kd::KdExperiment::load(&path)?;
+            e.verdict = experiments::kd::verdict(&e);
+            selfsup::train::checkpoint::write_json_atomic(&path, &e)?;
+            e
+        } else {
+            experiments::kd::run(&experiments::kd::KdBudget::from_base(&base, seeds), &out, quiet)?
+        };
+        println!("{}: {}", e.experiment, e.verdict);
+        println!("wrote {}", path.display());
+        return write_experiments_page(&out);
+    }
     if rejudge {
         // No training: the saved rows, judged again by this version's verdict rules.
         let path = out.join(format!("{name}.json"));

@@ -51,6 +51,12 @@ pub struct Summary {
     pub baseline_collapse_std: f32,
     /// `1/√d`, the collapse metric of perfectly spread features, for comparison.
     pub healthy_collapse_std: f32,
+    /// Effective rank of the test features (RankMe, `eval::effective_rank`); 0 in summaries
+    /// written before it existed.
+    #[serde(default)]
+    pub effective_rank: f32,
+    #[serde(default)]
+    pub baseline_effective_rank: f32,
     pub final_loss: Option<f32>,
     pub train_seconds: f64,
     pub wall_seconds: f64,
@@ -159,6 +165,8 @@ fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
         collapse_std: trained.collapse_std,
         baseline_collapse_std: baseline.collapse_std,
         healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
+        effective_rank: trained.effective_rank,
+        baseline_effective_rank: baseline.effective_rank,
         final_loss: state.last_loss,
         train_seconds: state.train_seconds,
         wall_seconds: wall.elapsed().as_secs_f64(),

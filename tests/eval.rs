@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use selfsup::eval::{
-    self, collapse_std, knn_accuracy, knn_predict, l2_normalize_rows, linear_probe_accuracy, pca, pca_2d, KnnConfig,
+    self, collapse_std, effective_rank, knn_accuracy, knn_predict, l2_normalize_rows, linear_probe_accuracy, pca, pca_2d, KnnConfig,
     LinearProbeConfig, Pca,
 };
 
@@ -361,4 +361,24 @@ fn pca_2d_is_deterministic_and_matches_pca() {
     let one = pca_2d(&[1.0, 2.0, 4.0], 1);
     assert_eq!(one.iter().map(|p| p[1]).collect::<Vec<_>>(), vec![0.0; 3]);
     assert!((one[0][0] - one[1][0]).abs() > 0.5);
+}
+
+/// Effective rank (RankMe): NumPy's values (tests/golden/effective_rank.py), and the two ends:
+/// one direction gives 1, `d` orthogonal rows of equal norm give `d`.
+#[test]
+fn effective_rank_matches_numpy_and_its_limits() {
+    let x: Vec<f32> = vec![
+        0.5, -1.0, 0.3, 2.0, 1.2, 0.4, -0.7, 0.1, -0.3, 0.9, 0.8, -1.1, 0.1, -0.2, 1.5, 0.6, 2.2, 0.3, -0.4, 0.9,
+    ];
+    let r = effective_rank(&x, 4);
+    assert!((r - 3.123455554).abs() < 1e-5, "{r}");
+    let y: Vec<f32> = x.chunks(4).flat_map(|row| [row[0], row[1], 0.0, 0.0]).collect();
+    let r = effective_rank(&y, 4);
+    assert!((r - 1.920067360).abs() < 1e-5, "{r}");
+    let along_one: Vec<f32> = (1..=6).flat_map(|k| [k as f32, 2.0 * k as f32, -(k as f32)]).collect();
+    assert!((effective_rank(&along_one, 3) - 1.0).abs() < 1e-4);
+    let d = 16;
+    let identity: Vec<f32> = (0..d * d).map(|i| if i / d == i % d { 3.0 } else { 0.0 }).collect();
+    assert!((effective_rank(&identity, d) - d as f32).abs() < 1e-3);
+    assert_eq!(effective_rank(&vec![0.0; 12], 4), 0.0);
 }

@@ -2,7 +2,8 @@
 
 use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
 use selfsup::figures::{Experiment, ExperimentRow};
-use selfsup::methods::{moco, simclr};
+use selfsup::experiments::kd;
+use selfsup::methods::{barlow, moco, simclr};
 use selfsup::train::{RunConfig, TrainConfig};
 
 fn base() -> TrainConfig {
@@ -10,7 +11,7 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new() }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None }
 }
 
 /// A row trained with several seeds: `knn_top1` is the mean of `runs`.
@@ -25,7 +26,8 @@ fn experiment(name: &str, baseline: f64, rows: Vec<ExperimentRow>) -> Experiment
 
 #[test]
 fn every_experiment_changes_only_its_parameter() {
-    for name in EXPERIMENTS {
+    // kd-temperature trains classifiers, not one method's sweep (tested below).
+    for name in EXPERIMENTS.iter().filter(|n| **n != kd::NAME) {
         let s = sweep(name, &base()).unwrap();
         assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
         for setting in &s.settings {
@@ -43,6 +45,9 @@ fn every_experiment_changes_only_its_parameter() {
     let aug = sweep("augmentations", &base()).unwrap();
     assert_eq!(aug.settings[1].config.settings::<simclr::Config>().views.color_strength, 0.0);
     assert_eq!(aug.settings[2].config.settings::<simclr::Config>().views.crop_min_scale, 1.0);
+    let lambdas: Vec<f64> = sweep("barlow-lambda", &base()).unwrap().settings.iter().map(|s| s.config.settings::<barlow::Config>().lambda).collect();
+    assert_eq!(lambdas, vec![0.0, 1.0 / 512.0, 1.0 / 128.0, 1.0 / 32.0]);
+    assert_eq!(barlow::Config::default().lambda, 1.0 / 128.0, "the sweep's third setting is the default");
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
 }
@@ -91,6 +96,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         ("negatives", "moco", 10_000),
         ("mochi", "moco", 10_000),
         ("mochi", "mochi", 10_000),
+        ("barlow-lambda", "barlow", 5000),
     ] {
         let s = sweep(name, &default_base()).unwrap();
         let runs: Vec<_> = s.settings.iter().filter(|r| r.config.name() == method).collect();
@@ -103,7 +109,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
             assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
             assert_eq!(train.lr, default.lr, "{name}: {}", r.label);
             // Only the swept setting differs from the method's own settings.
-            let swept = ["momentum", "queue_size", "tau"];
+            let swept = ["momentum", "queue_size", "tau", "lambda"];
             let differs: Vec<String> = selfsup::train::config::leaves(&serde_json::to_value(&r.config.method).unwrap())
                 .into_iter()
                 .zip(selfsup::train::config::leaves(&serde_json::to_value(&recipe.method).unwrap()))
@@ -143,6 +149,85 @@ fn verdicts_follow_the_numbers() {
     assert_eq!(row("MoCo", 0.0, 0.4).knn_std(), None);
     let colour = experiment("augmentations", 0.2, vec![row("crop + colour", 0.0, 0.6), row("no colour jitter", 1.0, 0.3)]);
     assert!(verdict("augmentations", &colour).starts_with("Reproduces"));
+    // barlow-lambda: collapse is judged on the effective rank, learning on kNN.
+    let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
+    let collapse = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    let v = verdict("barlow-lambda", &collapse);
+    assert!(v.starts_with("Reproduces") && v.contains("4.0 effective dimensions") && v.contains("30.0 dimensions"), "{v}");
+    let spread = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    assert!(verdict("barlow-lambda", &spread).starts_with("Partly reproduces (kNN drops"), "{}", verdict("barlow-lambda", &spread));
+    let same = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.44, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    assert!(verdict("barlow-lambda", &same).starts_with("Does not reproduce"), "{}", verdict("barlow-lambda", &same));
+}
+
+/// The page shows the effective rank of experiments about collapse, and only of those.
+#[test]
+fn collapse_experiments_show_the_effective_rank() {
+    use selfsup::experiments::markdown_section;
+    let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
+    let mut e = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.25)]);
+    e.verdict = verdict("barlow-lambda", &e);
+    let section = markdown_section(&e, "../results/experiments");
+    for want in ["| p | kNN top-1 | linear top-1 | effective rank | final loss | wall per run |", "| lambda = 1/128 (default) | 45.0% | 45.0% | 30.2 | — | 1 s |", "| random init | 20.0% | | | | |\n"] {
+        assert!(section.contains(want), "missing `{want}` in:\n{section}");
+    }
+    let plain = markdown_section(&experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.4)]), "x");
+    assert!(!plain.contains("effective rank"), "{plain}");
+}
+
+/// kd-temperature's verdict: some T > 1 must beat the label-only student at every seed.
+#[test]
+fn the_distillation_verdict_is_paired_by_seed() {
+    let r = |label: &str, t: Option<f64>, runs: &[f64]| kd::KdRow { label: label.into(), temperature: t, accuracy: runs.iter().sum::<f64>() / runs.len() as f64, runs: runs.to_vec(), wall_seconds: 1.0 };
+    let budget = kd::KdBudget::from_base(&base(), 3);
+    let e = |t4: &[f64]| kd::KdExperiment {
+        experiment: kd::NAME.into(),
+        budget: budget.clone(),
+        rows: vec![r("teacher", None, &[0.9, 0.9, 0.9]), r("student, labels only", None, &[0.60, 0.62, 0.58]), r("student, KD T = 1", Some(1.0), &[0.61, 0.60, 0.59]), r("student, KD T = 4", Some(4.0), t4)],
+        soft_targets: vec![],
+        class_names: vec![],
+        verdict: String::new(),
+    };
+    let v = kd::verdict(&e(&[0.65, 0.66, 0.63]));
+    assert!(v.starts_with("Reproduces: distilled at T = 4") && v.contains("label-only student 60.0%"), "{v}");
+    let v = kd::verdict(&e(&[0.70, 0.61, 0.63]));
+    assert!(v.starts_with("Not shown"), "one seed loses: {v}");
+    let v = kd::verdict(&e(&[0.55, 0.56, 0.57]));
+    assert!(v.starts_with("Does not reproduce"), "{v}");
+    let p = kd::softmax(&[2.0, 1.0, 0.0], 1.0);
+    let hot = kd::softmax(&[2.0, 1.0, 0.0], 4.0);
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && (p[0] - 0.665240955775).abs() < 1e-9, "{p:?}");
+    assert!(hot[2] > p[2] && hot[0] < p[0], "a higher T flattens the distribution: {hot:?}");
+}
+
+/// A tiny kd-temperature run: every classifier trained, JSON, both charts and the page.
+#[test]
+fn a_tiny_distillation_experiment_writes_its_json_charts_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut budget = kd::KdBudget::from_base(&base(), 1);
+    budget.teacher_images = 200;
+    budget.teacher_epochs = 1;
+    budget.labelled_images = 100;
+    budget.student_epochs = 1;
+    budget.batch_size = 32;
+    let out = dir.path().join("out");
+    let e = kd::run(&budget, &out, true).unwrap();
+    assert_eq!(e.rows.len(), 2 + kd::TEMPERATURES.len());
+    assert!(e.rows.iter().all(|r| r.runs.len() == 1 && (0.0..=1.0).contains(&r.accuracy)), "{:?}", e.rows);
+    assert_eq!(e.soft_targets.len(), kd::TEMPERATURES.len());
+    for p in &e.soft_targets {
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9 && p.len() == 10);
+    }
+    let back = kd::KdExperiment::load(&out.join("kd-temperature.json")).unwrap();
+    assert_eq!(back.verdict, e.verdict);
+    for png in ["kd-temperature.png", "kd-temperature-soft-targets.png"] {
+        let img = image::open(out.join(png)).unwrap();
+        assert!(img.width() > 100 && img.height() > 100, "{png}");
+    }
+    let page = dir.path().join("docs/experiments.md");
+    selfsup::experiments::write_page(&out, &page).unwrap();
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(text.contains("## `kd-temperature`") && text.contains("| student, labels only |") && text.contains(&e.verdict), "{text}");
 }
 
 #[test]

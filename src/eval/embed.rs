@@ -2,7 +2,7 @@
 //! eval mode) and run the probes on the features.
 
 use crate::data::dataset::{ImageDataset, Splits};
-use crate::eval::{collapse_std, knn_accuracy, linear_probe_accuracy, KnnConfig, LinearProbeConfig};
+use crate::eval::{collapse_std, effective_rank, knn_accuracy, linear_probe_accuracy, KnnConfig, LinearProbeConfig};
 use crate::methods::Method;
 use crate::nn::ops::Backend;
 use dfdx::prelude::*;
@@ -34,6 +34,8 @@ pub struct EvalReport {
     pub linear_top1: f32,
     /// Mean per-dimension std of the L2-normalised test features (≈ 1/√d if healthy).
     pub collapse_std: f32,
+    /// Effective rank of the test features (RankMe): how many directions they really use.
+    pub effective_rank: f32,
     pub dim: usize,
 }
 
@@ -46,6 +48,7 @@ pub fn evaluate<M: Method<D>, D: Backend>(model: &M, dev: &D, splits: &Splits, k
         knn_top1: knn_accuracy(&train, &splits.train.labels, &test, &splits.test.labels, dim, classes, knn),
         linear_top1: linear_probe_accuracy(&train, &splits.train.labels, &test, &splits.test.labels, dim, classes, probe),
         collapse_std: collapse_std(&test, dim),
+        effective_rank: effective_rank(&test, dim),
         dim,
     }
 }

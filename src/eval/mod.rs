@@ -22,7 +22,7 @@ pub mod knn;
 pub mod linear;
 pub mod pca;
 
-pub use collapse::collapse_std;
+pub use collapse::{collapse_std, effective_rank};
 pub use knn::{knn_accuracy, knn_predict, KnnConfig};
 pub use linear::{linear_probe_accuracy, linear_probe_predict, LinearProbeConfig};
 pub use pca::{pca, pca_2d, Pca};

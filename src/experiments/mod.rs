@@ -28,6 +28,10 @@
 //! | `temperature` | SimCLR's τ ∈ {0.05, 0.1, 0.2, 0.5, 1.0} | τ matters; too high a τ is worse |
 //! | `augmentations` | SimCLR with/without colour jitter and crop | colour jitter and crop are essential |
 //! | `mochi` | MoCo vs MoCo + MoCHi, same budget | synthetic hard negatives help |
+//! | `barlow-lambda` | Barlow Twins' λ ∈ {0, 1/512, 1/128, 1/32} | λ = 0 collapses to few dimensions |
+//! | `kd-temperature` | a student's loss: labels only, or distilled at T ∈ {1, 2, 4, 8} ([`kd`]) | T > 1 beats labels alone |
+
+pub mod kd;
 
 use std::path::{Path, PathBuf};
 
@@ -35,12 +39,12 @@ use crate::error::{Error, Result};
 use crate::figures::{Experiment, ExperimentRow};
 
 use crate::run::{train, Summary};
-use crate::methods::{moco, simclr};
+use crate::methods::{barlow, moco, simclr};
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::{RunConfig, TrainConfig};
 
 /// The experiments `selfsup experiment` knows, in the lecture's order.
-pub const EXPERIMENTS: &[&str] = &["moco-momentum", "negatives", "temperature", "augmentations", "mochi"];
+pub const EXPERIMENTS: &[&str] = &["moco-momentum", "negatives", "temperature", "augmentations", "mochi", "barlow-lambda", kd::NAME];
 
 /// One run of a sweep: how it is labelled and the config it trains with.
 #[derive(Debug, Clone)]
@@ -61,6 +65,9 @@ pub struct Sweep {
     /// Runs per setting, with seeds `seed, seed + 1, …` (1 by default; `--seeds N`). With
     /// several, a row reports the mean and keeps each run's kNN top-1 in `knn_runs`.
     pub seeds: usize,
+    /// Whether the claim is about collapse: rows then also report the effective rank of the
+    /// features ([`crate::eval::effective_rank`]).
+    pub collapse: bool,
 }
 
 /// One run: `base` with `change` applied.
@@ -103,6 +110,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
     let sweep = match name {
         "moco-momentum" => Sweep {
             seeds: 1,
+            collapse: false,
             name: "moco-momentum",
             parameter: "momentum m",
             claim: "m = 0 fails; 0.99-0.999 works best",
@@ -113,6 +121,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         },
         "negatives" => Sweep {
             seeds: 1,
+            collapse: false,
             name: "negatives",
             parameter: "negatives per query",
             claim: "more negatives help",
@@ -133,6 +142,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         },
         "temperature" => Sweep {
             seeds: 1,
+            collapse: false,
             name: "temperature",
             parameter: "temperature tau",
             claim: "the temperature matters: too high a tau is worse",
@@ -140,6 +150,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         },
         "augmentations" => Sweep {
             seeds: 1,
+            collapse: false,
             name: "augmentations",
             parameter: "augmentations",
             claim: "colour jitter and cropping are both essential",
@@ -156,10 +167,22 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         },
         "mochi" => Sweep {
             seeds: 1,
+            collapse: false,
             name: "mochi",
             parameter: "method",
             claim: "MoCHi's synthetic hard negatives help MoCo at the same budget",
             settings: vec![setting(&with("moco"), "MoCo", 0.0, |_| {}), setting(&with("mochi"), "MoCo + MoCHi", 1.0, |_| {})],
+        },
+        "barlow-lambda" => Sweep {
+            seeds: 1,
+            collapse: true,
+            name: "barlow-lambda",
+            parameter: "lambda",
+            claim: "Barlow Twins needs its redundancy-reduction term: with lambda = 0 only the invariance term is left and the representation collapses to a few dimensions",
+            settings: [(0.0, "0"), (1.0 / 512.0, "1/512"), (1.0 / 128.0, "1/128 (default)"), (1.0 / 32.0, "1/32")]
+                .into_iter()
+                .map(|(l, name)| setting(&with("barlow"), format!("lambda = {name}"), l, |c| c.settings_mut::<barlow::Config>().lambda = l))
+                .collect(),
         },
         other => {
             return Err(Error::config(format!("unknown experiment `{other}`; expected one of: {}", EXPERIMENTS.join(", "))));
@@ -224,6 +247,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
             final_loss: (!losses.is_empty()).then(|| losses.iter().sum::<f64>() / losses.len() as f64),
             wall_seconds: mean(&|r| r.wall_seconds),
             knn_runs: if seeds == 1 { Vec::new() } else { summaries.iter().map(|r| r.knn_top1 as f64).collect() },
+            effective_rank: sweep.collapse.then(|| mean(&|r| r.effective_rank as f64)),
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
@@ -346,6 +370,29 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             ),
             _ => "Incomplete: both runs are needed.".into(),
         },
+        "barlow-lambda" => {
+            let zero = rows.iter().find(|r| r.value == 0.0);
+            let default = rows.iter().find(|r| (r.value - 1.0 / 128.0).abs() < 1e-12);
+            match (zero, default) {
+                (Some(z), Some(d)) => {
+                    let (rz, rd) = (z.effective_rank.unwrap_or(f64::NAN), d.effective_rank.unwrap_or(f64::NAN));
+                    // Collapse to "a few dimensions": at most half the default's effective rank.
+                    let collapses = rz <= 0.5 * rd;
+                    let worse = z.knn_top1 < d.knn_top1 - 0.05;
+                    let opening = match (collapses, worse) {
+                        (true, true) => "Reproduces",
+                        (true, false) => "Partly reproduces (fewer dimensions, but kNN within 5 points)",
+                        (false, true) => "Partly reproduces (kNN drops, but the features keep more than half the default's effective rank)",
+                        (false, false) => "Does not reproduce",
+                    };
+                    format!(
+                        "{opening}: with lambda = 0 the features use {rz:.1} effective dimensions and reach {} kNN; with the default 1/128, {rd:.1} dimensions and {} (random init {}).",
+                        pct(z.knn_top1), pct(d.knn_top1), pct(base)
+                    )
+                }
+                _ => "Incomplete: the lambda = 0 and default runs are both needed.".into(),
+            }
+        }
         _ => String::new(),
     }
 }
@@ -371,7 +418,15 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     let mut s = format!("## `{}`\n\nThe lecture's claim: {claim}. Reproduce: `{command}` ({:.1} min here).\n\n", e.experiment, total / 60.0);
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
     let per_seed = e.rows.iter().any(|r| !r.knn_runs.is_empty());
-    s += &format!("| {} | kNN top-1 | {}linear top-1 | final loss | wall per run |\n|---|---|{}---|---|---|\n", e.parameter, if per_seed { "per seed | " } else { "" }, if per_seed { "---|" } else { "" });
+    let rank = e.rows.iter().any(|r| r.effective_rank.is_some());
+    s += &format!(
+        "| {} | kNN top-1 | {}linear top-1 | {}final loss | wall per run |\n|---|---|{}---|{}---|---|\n",
+        e.parameter,
+        if per_seed { "per seed | " } else { "" },
+        if rank { "effective rank | " } else { "" },
+        if per_seed { "---|" } else { "" },
+        if rank { "---|" } else { "" }
+    );
     for r in &e.rows {
         let runs = r.knn_runs.iter().map(|x| pct(*x)).collect::<Vec<_>>().join(" / ");
         let knn = match r.knn_std() {
@@ -380,9 +435,10 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
         };
         let loss = r.final_loss.map_or("—".into(), |l| format!("{l:.3}"));
         let runs = if per_seed { format!("{runs} | ") } else { String::new() };
-        s += &format!("| {} | {knn} | {runs}{} | {loss} | {:.0} s |\n", r.label, pct(r.linear_top1), r.wall_seconds);
+        let eff = if rank { format!("{} | ", r.effective_rank.map_or("—".into(), |x| format!("{x:.1}"))) } else { String::new() };
+        s += &format!("| {} | {knn} | {runs}{} | {eff}{loss} | {:.0} s |\n", r.label, pct(r.linear_top1), r.wall_seconds);
     }
-    s += &format!("| random init | {} | {}| | |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" });
+    s += &format!("| random init | {} | {}| {}| |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" }, if rank { "| " } else { "" });
     s += &format!("Verdict (computed from the numbers by `experiments::verdict`): {}\n\n", e.verdict);
     s
 }
@@ -402,7 +458,9 @@ pub fn write_page(results_dir: &Path, page: &Path) -> Result<()> {
     let relative = pathdiff(page, results_dir);
     for name in EXPERIMENTS {
         let path = results_dir.join(format!("{name}.json"));
-        if path.exists() {
+        if path.exists() && *name == kd::NAME {
+            s += &kd::KdExperiment::load(&path)?.markdown_section(&relative);
+        } else if path.exists() {
             s += &markdown_section(&Experiment::load(&path)?, &relative);
         }
     }
