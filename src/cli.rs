@@ -90,7 +90,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
-    /// moco-momentum, negatives, temperature, augmentations, mochi, barlow-lambda or kd-temperature.
+    /// moco-momentum, negatives, temperature, augmentations, mochi, barlow-lambda, kd-temperature or byol-collapse.
     pub name: Option<String>,
     /// Epochs of every run [default: each method's own].
     #[arg(long)]

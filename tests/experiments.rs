@@ -48,6 +48,11 @@ fn every_experiment_changes_only_its_parameter() {
     let lambdas: Vec<f64> = sweep("barlow-lambda", &base()).unwrap().settings.iter().map(|s| s.config.settings::<barlow::Config>().lambda).collect();
     assert_eq!(lambdas, vec![0.0, 1.0 / 512.0, 1.0 / 128.0, 1.0 / 32.0]);
     assert_eq!(barlow::Config::default().lambda, 1.0 / 128.0, "the sweep's third setting is the default");
+    let b = sweep("byol-collapse", &selfsup::experiments::default_base()).unwrap();
+    let ablations: Vec<String> = b.settings.iter().filter(|s| s.config.name() == "byol").map(|s| serde_json::to_value(s.config.settings::<selfsup::methods::byol::Config>().ablation).unwrap().as_str().unwrap().to_string()).collect();
+    assert_eq!(ablations, ["full", "no-predictor", "no-ema", "no-stop-gradient"]);
+    let (byol_run, simclr_run) = (&b.settings[0].config.train, &b.settings[4].config.train);
+    assert_eq!((simclr_run.epochs, simclr_run.batch_size, simclr_run.train_images), (byol_run.epochs, byol_run.batch_size, byol_run.train_images), "SimCLR at BYOL's budget");
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
 }
@@ -96,7 +101,8 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         ("negatives", "moco", 10_000),
         ("mochi", "moco", 10_000),
         ("mochi", "mochi", 10_000),
-        ("barlow-lambda", "barlow", 5000),
+        ("barlow-lambda", "barlow", 10_000),
+        ("byol-collapse", "byol", 5000),
     ] {
         let s = sweep(name, &default_base()).unwrap();
         let runs: Vec<_> = s.settings.iter().filter(|r| r.config.name() == method).collect();
@@ -109,7 +115,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
             assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
             assert_eq!(train.lr, default.lr, "{name}: {}", r.label);
             // Only the swept setting differs from the method's own settings.
-            let swept = ["momentum", "queue_size", "tau", "lambda"];
+            let swept = ["momentum", "queue_size", "tau", "lambda", "ablation"];
             let differs: Vec<String> = selfsup::train::config::leaves(&serde_json::to_value(&r.config.method).unwrap())
                 .into_iter()
                 .zip(selfsup::train::config::leaves(&serde_json::to_value(&recipe.method).unwrap()))
@@ -158,6 +164,30 @@ fn verdicts_follow_the_numbers() {
     assert!(verdict("barlow-lambda", &spread).starts_with("Partly reproduces (kNN drops"), "{}", verdict("barlow-lambda", &spread));
     let same = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.44, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
     assert!(verdict("barlow-lambda", &same).starts_with("Does not reproduce"), "{}", verdict("barlow-lambda", &same));
+}
+
+#[test]
+fn the_byol_collapse_verdict_names_what_collapsed() {
+    let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
+    let e = experiment(
+        "byol-collapse",
+        0.2,
+        vec![
+            ranked("BYOL", 0.0, 0.5, 40.0),
+            ranked("no predictor", 1.0, 0.15, 1.2),
+            ranked("no EMA (tau = 0)", 2.0, 0.45, 35.0),
+            ranked("no stop-gradient", 3.0, 0.12, 1.0),
+            ranked("SimCLR", 4.0, 0.6, 50.0),
+        ],
+    );
+    let v = verdict("byol-collapse", &e);
+    assert!(v.starts_with("Reproduces") && v.contains("no predictor 15.0% kNN, effective rank 1.2 (collapsed)") && v.contains("no EMA (tau = 0) 45.0% kNN, effective rank 35.0;") && v.contains("SimCLR at the same budget: 60.0% (better than BYOL)"), "{v}");
+    let mut stuck = e.clone();
+    stuck.rows[0].knn_top1 = 0.21;
+    assert!(verdict("byol-collapse", &stuck).starts_with("Partly reproduces (the ablations collapse, but full BYOL"), "{}", verdict("byol-collapse", &stuck));
+    let mut sturdy = e.clone();
+    sturdy.rows[1].effective_rank = Some(30.0);
+    assert!(verdict("byol-collapse", &sturdy).starts_with("Partly reproduces (BYOL learns, but"), "{}", verdict("byol-collapse", &sturdy));
 }
 
 /// The page shows the effective rank of experiments about collapse, and only of those.

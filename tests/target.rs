@@ -193,3 +193,45 @@ fn byol_target_follows_the_online_network_with_the_cosine_rate() {
     assert_eq!(values(&model.online), values(model.target.net()), "τ = 0: ξ ← θ");
     assert_eq!(model.tau, 1.0, "at the end of training the schedule reaches τ = 1");
 }
+
+/// The `byol-collapse` ablations change exactly what they name, under real optimizer steps.
+#[test]
+fn byol_ablations_remove_what_they_name() {
+    use byol::Ablation;
+    let with = |ablation| byol::Config { ablation, ..byol::Config::default() };
+    // No EMA: after every step the target holds the online network's values (τ stays 0).
+    let (model, _) = train::<Byol_>(&with(Ablation::NoEma), 3, None);
+    assert_eq!(model.tau, 0.0);
+    assert_eq!(values(&model.online), values(model.target.net()), "no EMA: ξ ← θ after every step");
+    let (full, _) = train::<Byol_>(&with(Ablation::Full), 3, None);
+    assert_ne!(values(&full.online), values(full.target.net()), "with the EMA the target lags behind");
+
+    let one_backward = |ablation| {
+        // Fresh, identical models (no step): the ablations' gradients differ only by the loss.
+        let (mut model, dev) = train::<Byol_>(&with(ablation), 0, None);
+        let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
+        let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
+        let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
+        let loss = model.loss(&batch, &dev, Gradients::leaky());
+        let value = loss.array();
+        (model, loss.backward(), value)
+    };
+    let reached = |grads: &Gradients<f32, Cpu>, t: &Tensor<Rank2<16, 32>, f32, Cpu>| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t).as_vec().iter().any(|g| *g != 0.0))).unwrap_or(false);
+    // No predictor: the predictor is not on the loss's tape.
+    let (model, grads, _) = one_backward(Ablation::NoPredictor);
+    assert!(!reached(&grads, &model.predictor.fc2.weight), "no predictor: the predictor received a gradient");
+    assert!(reached(&grads, &model.online.projector.fc2.weight));
+    let (model, grads, _) = one_backward(Ablation::Full);
+    assert!(reached(&grads, &model.predictor.fc2.weight), "BYOL trains its predictor");
+    // No stop-gradient: from identical weights the loss is the same, but the online
+    // projector's gradient changes (it now also flows through the target side), and the
+    // target network is not used at all.
+    let (full_model, full_grads, full_loss) = one_backward(Ablation::Full);
+    let (model, grads, loss) = one_backward(Ablation::NoStopGradient);
+    assert!((loss - full_loss).abs() < 1e-4, "same weights, same views: same loss ({full_loss} vs {loss})");
+    assert!(!reached(&grads, &model.target.net().projector.fc2.weight));
+    let g_full = full_grads.get(&full_model.online.projector.fc2.weight).as_vec();
+    let g_both = grads.get(&model.online.projector.fc2.weight).as_vec();
+    let diff = g_full.iter().zip(&g_both).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(diff > 1e-6, "the gradient through the target side should change the online gradient (max diff {diff}; losses {full_loss} / {loss})");
+}

@@ -25,7 +25,7 @@
 
 use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
 use crate::methods::{stack_views, Batch, Method, Settings};
-use crate::nn::functional::l2_normalize;
+use crate::nn::functional::{fresh_copy, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::{Branch, Encoder, Mlp, Target};
 use crate::train::TrainConfig;
@@ -53,6 +53,23 @@ pub fn cosine_tau(tau_base: f64, progress: f64) -> f64 {
     1.0 - (1.0 - tau_base) * ((std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos() + 1.0) / 2.0
 }
 
+/// Which of BYOL's guards against collapse to remove: the `byol-collapse` experiment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// BYOL as published.
+    #[default]
+    Full,
+    /// No predictor: the online projection itself is compared with the target's, `p = z`.
+    NoPredictor,
+    /// No moving average: τ = 0, the target is a copy of the online network after every step
+    /// (its output still receives no gradient; SimSiam's setting, Chen & He 2021).
+    NoEma,
+    /// No stop-gradient: the target's side is the online network itself, and the loss is
+    /// back-propagated through both sides.
+    NoStopGradient,
+}
+
 /// BYOL's settings (`--method byol`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +84,9 @@ pub struct Config {
     /// Probability of the Gaussian blur on the first view (the paper: 1; the second view's is 0.1).
     #[arg(long)]
     pub first_view_blur: f64,
+    /// Remove one of BYOL's guards against collapse (for the `byol-collapse` experiment).
+    #[arg(long, value_enum)]
+    pub ablation: Ablation,
 }
 
 impl Default for Config {
@@ -75,7 +95,7 @@ impl Default for Config {
     /// Colour strength 2: BYOL's jitter doubled, as strong as SimCLR's on the built-in set,
     /// whose classes ignore colour; the kit's crop range (see [`ViewConfig`]).
     fn default() -> Self {
-        Self { tau_base: 0.99, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() }, first_view_blur: 1.0 }
+        Self { tau_base: 0.99, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() }, first_view_blur: 1.0, ablation: Ablation::Full }
     }
 }
 
@@ -140,7 +160,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
 
     fn configure(&mut self, settings: &Config) {
         self.config = settings.clone();
-        self.tau = settings.tau_base;
+        self.tau = if settings.ablation == Ablation::NoEma { 0.0 } else { settings.tau_base };
     }
 
     fn views(&self, image_size: usize) -> ViewGenerator {
@@ -159,7 +179,20 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
         let n = batch.views[0].shape()[0];
         let x = stack_views(dev, &batch.views);
-        let p = self.predictor.forward_train(self.online.forward_train(x.clone().traced(grads)));
+        if self.config.ablation == Ablation::NoStopGradient {
+            // Both sides are the online network, on one tape: the gradient flows through the
+            // "target" side too. The same ℓ as `byol_loss`, with a differentiable z.
+            let z = self.online.forward_train(x.traced(grads));
+            let p = self.predictor.forward_train(fresh_copy(&z));
+            let z_other = (z.with_empty_tape().slice((n.., ..)), z.slice((0..n, ..))).concat_along(Axis::<0>);
+            let cos = (l2_normalize(p) * l2_normalize(z_other)).sum::<(usize,), Axis<1>>();
+            return (cos * -2.0 + 2.0).mean() * 2.0;
+        }
+        let z_online = self.online.forward_train(x.clone().traced(grads));
+        let p = match self.config.ablation {
+            Ablation::NoPredictor => z_online,
+            _ => self.predictor.forward_train(z_online),
+        };
         // The target's output, without a tape: the stop-gradient.
         let z = self.target.net_mut().forward_train(x).as_vec();
         let swapped: Vec<f32> = [&z[n * Z..], &z[..n * Z]].concat();
@@ -169,7 +202,10 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
 
     fn after_step(&mut self, progress: f32) {
         self.target.update(&self.online, self.tau);
-        self.tau = cosine_tau(self.config.tau_base, progress as f64);
+        self.tau = match self.config.ablation {
+            Ablation::NoEma => 0.0,
+            _ => cosine_tau(self.config.tau_base, progress as f64),
+        };
     }
 
     fn embed(&self, x: Img<D>) -> Mat<D> {
