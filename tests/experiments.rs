@@ -154,7 +154,16 @@ fn verdicts_follow_the_numbers() {
     assert_eq!(steady.rows[1].knn_std().map(|s| (s * 1e4).round()), Some(551.0));
     assert_eq!(row("MoCo", 0.0, 0.4).knn_std(), None);
     let colour = experiment("augmentations", 0.2, vec![row("crop + colour", 0.0, 0.6), row("no colour jitter", 1.0, 0.3)]);
-    assert!(verdict("augmentations", &colour).starts_with("Reproduces"));
+    assert!(verdict("augmentations", &colour).starts_with("Reproduces the claim for colour jitter (no run without crop)"));
+    // Cropping is judged too: on the built-in set without crop did better (+7.9 points).
+    let crop_hurts = experiment("augmentations", 0.2, vec![row("crop + colour", 0.0, 0.456), row("no colour jitter", 1.0, 0.32), row("no crop", 2.0, 0.535)]);
+    let v = verdict("augmentations", &crop_hurts);
+    assert!(v.starts_with("Reproduces the claim for colour jitter only, not for cropping") && v.contains("without crop 53.5% (+7.9 points)"), "{v}");
+    let both = experiment("augmentations", 0.2, vec![seeded("crop + colour", 0.0, &[0.6, 0.62, 0.58]), seeded("no colour jitter", 1.0, &[0.3, 0.35, 0.32]), seeded("no crop", 2.0, &[0.5, 0.55, 0.52])]);
+    assert!(verdict("augmentations", &both).starts_with("Reproduces the claim: colour jitter and cropping are both needed"), "{}", verdict("augmentations", &both));
+    // Paired by seed: one seed where the crop costs less than 5 points is enough to fail.
+    let one_seed_short = experiment("augmentations", 0.2, vec![seeded("crop + colour", 0.0, &[0.6, 0.62, 0.58]), seeded("no colour jitter", 1.0, &[0.3, 0.35, 0.32]), seeded("no crop", 2.0, &[0.5, 0.59, 0.52])]);
+    assert!(verdict("augmentations", &one_seed_short).starts_with("Reproduces the claim for colour jitter only"), "{}", verdict("augmentations", &one_seed_short));
     // barlow-lambda: collapse is judged on the effective rank, learning on kNN.
     let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
     let collapse = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
