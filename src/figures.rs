@@ -353,6 +353,9 @@ pub struct ExperimentRow {
     /// experiment is about collapse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_rank: Option<f64>,
+    /// Effective rank of the projections `z` (mean over seeds), for methods that expose them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection_effective_rank: Option<f64>,
 }
 
 impl ExperimentRow {

@@ -57,6 +57,10 @@ pub struct Summary {
     pub effective_rank: f32,
     #[serde(default)]
     pub baseline_effective_rank: f32,
+    /// Effective rank of the test images' projections `z`, for the methods that expose them
+    /// (Barlow Twins, BYOL): where the loss acts and where collapse shows first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection_effective_rank: Option<f32>,
     pub final_loss: Option<f32>,
     pub train_seconds: f64,
     pub wall_seconds: f64,
@@ -167,6 +171,7 @@ fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
         healthy_collapse_std: 1.0 / (trained.dim as f32).sqrt(),
         effective_rank: trained.effective_rank,
         baseline_effective_rank: baseline.effective_rank,
+        projection_effective_rank: trained.projection_effective_rank,
         final_loss: state.last_loss,
         train_seconds: state.train_seconds,
         wall_seconds: wall.elapsed().as_secs_f64(),

@@ -11,7 +11,7 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None }
 }
 
 /// A row trained with several seeds: `knn_top1` is the mean of `runs`.
@@ -173,6 +173,13 @@ fn verdicts_follow_the_numbers() {
     assert!(verdict("barlow-lambda", &spread).starts_with("Partly reproduces (kNN drops"), "{}", verdict("barlow-lambda", &spread));
     let same = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.44, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
     assert!(verdict("barlow-lambda", &same).starts_with("Does not reproduce"), "{}", verdict("barlow-lambda", &same));
+    // With the projections measured, collapse is judged there (the features may keep their rank).
+    let projected = |label: &str, value: f64, knn: f64, rank: f64, z: f64| ExperimentRow { projection_effective_rank: Some(z), ..ranked(label, value, knn, rank) };
+    let e = experiment("barlow-lambda", 0.2, vec![projected("lambda = 0", 0.0, 0.28, 35.0, 3.0), projected("lambda = 1/128 (default)", 1.0 / 128.0, 0.49, 34.0, 60.0)]);
+    let v = verdict("barlow-lambda", &e);
+    assert!(v.starts_with("Reproduces: with lambda = 0 the projections use 3.0 effective dimensions"), "{v}");
+    let section = selfsup::experiments::markdown_section(&e, "x");
+    assert!(section.contains("| effective rank | projection rank |") && section.contains("| 35.0 | 3.0 |"), "{section}");
 }
 
 #[test]

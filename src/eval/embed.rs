@@ -36,6 +36,9 @@ pub struct EvalReport {
     pub collapse_std: f32,
     /// Effective rank of the test features (RankMe): how many directions they really use.
     pub effective_rank: f32,
+    /// Effective rank of the test images' projections ([`Method::project`]), for the methods
+    /// that expose them.
+    pub projection_effective_rank: Option<f32>,
     pub dim: usize,
 }
 
@@ -49,6 +52,23 @@ pub fn evaluate<M: Method<D>, D: Backend>(model: &M, dev: &D, splits: &Splits, k
         linear_top1: linear_probe_accuracy(&train, &splits.train.labels, &test, &splits.test.labels, dim, classes, probe),
         collapse_std: collapse_std(&test, dim),
         effective_rank: effective_rank(&test, dim),
+        projection_effective_rank: projection_rank(model, dev, &splits.test, 500),
         dim,
     }
+}
+
+/// The effective rank of the projections `z` of every image of `data` ([`Method::project`]),
+/// or `None` for a method without one.
+pub fn projection_rank<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &ImageDataset, batch: usize) -> Option<f32> {
+    let per_image = data.image_len();
+    let mut out = Vec::new();
+    let mut dim = 0;
+    for start in (0..data.len()).step_by(batch.max(1)) {
+        let end = (start + batch).min(data.len());
+        let x = dev.tensor_from_vec(data.pixels[start * per_image..end * per_image].to_vec(), (end - start, data.channels, data.height, data.width));
+        let z = model.project(x)?;
+        dim = z.shape().1;
+        out.extend(z.as_vec());
+    }
+    (dim > 0).then(|| effective_rank(&out, dim))
 }

@@ -275,6 +275,10 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
             wall_seconds: mean(&|r| r.wall_seconds),
             knn_runs: if seeds == 1 { Vec::new() } else { summaries.iter().map(|r| r.knn_top1 as f64).collect() },
             effective_rank: sweep.collapse.then(|| mean(&|r| r.effective_rank as f64)),
+            projection_effective_rank: match summaries.iter().map(|r| r.projection_effective_rank).collect::<Option<Vec<f32>>>() {
+                Some(ranks) if sweep.collapse && !ranks.is_empty() => Some(ranks.iter().map(|&r| r as f64).sum::<f64>() / ranks.len() as f64),
+                _ => None,
+            },
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
@@ -419,18 +423,23 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             let default = rows.iter().find(|r| (r.value - 1.0 / 128.0).abs() < 1e-12);
             match (zero, default) {
                 (Some(z), Some(d)) => {
-                    let (rz, rd) = (z.effective_rank.unwrap_or(f64::NAN), d.effective_rank.unwrap_or(f64::NAN));
+                    // Collapse is judged where the loss acts, the projections, when they were
+                    // measured; otherwise on the encoder's features.
+                    let (space, rz, rd) = match (z.projection_effective_rank, d.projection_effective_rank) {
+                        (Some(a), Some(b)) => ("projections", a, b),
+                        _ => ("features", z.effective_rank.unwrap_or(f64::NAN), d.effective_rank.unwrap_or(f64::NAN)),
+                    };
                     // Collapse to "a few dimensions": at most half the default's effective rank.
                     let collapses = rz <= 0.5 * rd;
                     let worse = z.knn_top1 < d.knn_top1 - 0.05;
                     let opening = match (collapses, worse) {
-                        (true, true) => "Reproduces",
-                        (true, false) => "Partly reproduces (fewer dimensions, but kNN within 5 points)",
-                        (false, true) => "Partly reproduces (kNN drops, but the features keep more than half the default's effective rank)",
-                        (false, false) => "Does not reproduce",
+                        (true, true) => "Reproduces".to_string(),
+                        (true, false) => "Partly reproduces (fewer dimensions, but kNN within 5 points)".to_string(),
+                        (false, true) => format!("Partly reproduces (kNN drops, but the {space} keep more than half the default's effective rank)"),
+                        (false, false) => "Does not reproduce".to_string(),
                     };
                     format!(
-                        "{opening}: with lambda = 0 the features use {rz:.1} effective dimensions and reach {} kNN; with the default 1/128, {rd:.1} dimensions and {} (random init {}).",
+                        "{opening}: with lambda = 0 the {space} use {rz:.1} effective dimensions and reach {} kNN; with the default 1/128, {rd:.1} dimensions and {} (random init {}).",
                         pct(z.knn_top1), pct(d.knn_top1), pct(base)
                     )
                 }
@@ -439,9 +448,9 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
         }
         "byol-collapse" => {
             let Some(full) = row("BYOL") else { return "Incomplete: the full BYOL run is needed.".into() };
-            let rank = |r: &ExperimentRow| r.effective_rank.unwrap_or(f64::NAN);
-            // Collapsed: the features use at most a quarter of full BYOL's effective dimensions,
-            // or fewer than two.
+            // Judged on the projections where they were measured, else on the features.
+            let rank = |r: &ExperimentRow| r.projection_effective_rank.or(r.effective_rank).unwrap_or(f64::NAN);
+            // Collapsed: at most a quarter of full BYOL's effective dimensions, or fewer than two.
             let collapsed = |r: &ExperimentRow| rank(r) < 2.0 || rank(r) <= 0.25 * rank(full);
             let describe = |label: &str| {
                 row(label).map(|r| format!("{label} {} kNN, effective rank {:.1}{}", pct(r.knn_top1), rank(r), if collapsed(r) { " (collapsed)" } else { "" }))
@@ -492,13 +501,16 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
     let per_seed = e.rows.iter().any(|r| !r.knn_runs.is_empty());
     let rank = e.rows.iter().any(|r| r.effective_rank.is_some());
+    let zrank = e.rows.iter().any(|r| r.projection_effective_rank.is_some());
     s += &format!(
-        "| {} | kNN top-1 | {}linear top-1 | {}final loss | wall per run |\n|---|---|{}---|{}---|---|\n",
+        "| {} | kNN top-1 | {}linear top-1 | {}{}final loss | wall per run |\n|---|---|{}---|{}{}---|---|\n",
         e.parameter,
         if per_seed { "per seed | " } else { "" },
         if rank { "effective rank | " } else { "" },
+        if zrank { "projection rank | " } else { "" },
         if per_seed { "---|" } else { "" },
-        if rank { "---|" } else { "" }
+        if rank { "---|" } else { "" },
+        if zrank { "---|" } else { "" }
     );
     for r in &e.rows {
         let runs = r.knn_runs.iter().map(|x| pct(*x)).collect::<Vec<_>>().join(" / ");
@@ -508,10 +520,12 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
         };
         let loss = r.final_loss.map_or("—".into(), |l| format!("{l:.3}"));
         let runs = if per_seed { format!("{runs} | ") } else { String::new() };
-        let eff = if rank { format!("{} | ", r.effective_rank.map_or("—".into(), |x| format!("{x:.1}"))) } else { String::new() };
+        let one = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.1}"));
+        let eff = if rank { format!("{} | ", one(r.effective_rank)) } else { String::new() };
+        let eff = if zrank { format!("{eff}{} | ", one(r.projection_effective_rank)) } else { eff };
         s += &format!("| {} | {knn} | {runs}{} | {eff}{loss} | {:.0} s |\n", r.label, pct(r.linear_top1), r.wall_seconds);
     }
-    s += &format!("| random init | {} | {}| {}| |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" }, if rank { "| " } else { "" });
+    s += &format!("| random init | {} | {}| {}{}| |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" }, if rank { "| " } else { "" }, if zrank { "| " } else { "" });
     s += &format!("Verdict (computed from the numbers by `experiments::verdict`): {}\n\n", e.verdict);
     s
 }

@@ -133,4 +133,9 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     fn embed(&self, x: Img<D>) -> Mat<D> {
         self.branch.encoder.forward_eval(x)
     }
+
+    /// `z = g(f(x))`, where the loss acts.
+    fn project(&self, x: Img<D>) -> Option<Mat<D>> {
+        Some(self.branch.forward_eval(x))
+    }
 }

@@ -67,6 +67,13 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
 
     /// The representation used for evaluation: the encoder's output in eval mode.
     fn embed(&self, x: Img<D>) -> Mat<D>;
+
+    /// The output the loss acts on (the projection `z`), in eval mode, for the methods whose
+    /// collapse experiments measure it there: a projector can collapse to a few dimensions
+    /// while the encoder below it keeps many. `None` by default.
+    fn project(&self, _x: Img<D>) -> Option<Mat<D>> {
+        None
+    }
 }
 
 /// One training batch as a method sees it.
