@@ -23,7 +23,7 @@
 //! | name | what changes | the lecture's claim |
 //! |---|---|---|
 //! | `moco-momentum` | MoCo's `m` ∈ {0, 0.9, 0.99, 0.999, 0.9999} | `m = 0` fails; 0.99–0.999 is best |
-//! | `negatives` | SimCLR's batch (2B − 2 negatives) and MoCo's queue size K | more negatives help |
+//! | `negatives` | SimCLR's batch (2B − 2 negatives, equal steps) and MoCo's queue size K | more negatives help |
 //! | `temperature` | SimCLR's τ ∈ {0.05, 0.1, 0.2, 0.5, 1.0} | τ matters; too high a τ is worse |
 //! | `augmentations` | SimCLR with/without colour jitter and crop | colour jitter and crop are essential |
 //! | `mochi` | MoCo vs MoCo + MoCHi, same budget | synthetic hard negatives help |
@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::figures::{Experiment, ExperimentRow};
+
 use crate::run::{train, Summary};
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::TrainConfig;
@@ -83,12 +84,20 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         train_images: if base.train_images == 0 { default_train_images(name) } else { base.train_images },
         ..base.clone()
     };
-    // Each method's own optimiser, queue and epochs (`TrainConfig::for_method`), with the
-    // experiment's budget (images, encoder, seed, and epochs if set) from `base`.
+    // Each method's whole recipe (`TrainConfig::for_method`: optimiser, queue, augmentations,
+    // epochs), with the experiment's budget (dataset, images, encoder, seed, and epochs if set)
+    // from `base`.
     let with = |method: &str| {
         let recipe = TrainConfig::for_method(method);
-        let epochs = if base.epochs == 0 { recipe.epochs } else { base.epochs };
-        TrainConfig { method: method.into(), epochs, lr: recipe.lr, momentum: recipe.momentum, queue_size: recipe.queue_size, ..base.clone() }
+        TrainConfig {
+            epochs: if base.epochs == 0 { recipe.epochs } else { base.epochs },
+            encoder: base.encoder.clone(),
+            dataset: base.dataset.clone(),
+            seed: base.seed,
+            train_images: base.train_images,
+            test_images: base.test_images,
+            ..recipe
+        }
     };
     let sweep = match name {
         "moco-momentum" => Sweep {
@@ -106,10 +115,19 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             name: "negatives",
             parameter: "negatives per query",
             claim: "more negatives help",
+            // SimCLR's batch sizes at the same number of optimizer steps as its default run
+            // (B = 64 for E epochs): B = 16 for E/4 epochs, B = 256 for 4E, so the sweep
+            // changes the number of negatives, not the number of updates.
             settings: [16usize, 64, 256]
                 .into_iter()
-                .map(|b| setting(&with("simclr"), format!("SimCLR B = {b}"), (2 * b - 2) as f64, |c| c.batch_size = b))
-                .chain([128usize, 512, 2048].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.queue_size = k)))
+                .map(|b| {
+                    setting(&with("simclr"), format!("SimCLR B = {b}"), (2 * b - 2) as f64, |c| {
+                        let default_batch = c.batch_size;
+                        c.epochs = (c.epochs * b / default_batch).max(1);
+                        c.batch_size = b;
+                    })
+                })
+                .chain([256usize, 1024, 4096, 16384].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.queue_size = k)))
                 .collect(),
         },
         "temperature" => Sweep {
@@ -258,7 +276,10 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                     (false, true) => "Partly reproduces: m = 0 fails, but the best m is outside 0.99-0.999",
                     (false, false) => "Does not reproduce the lecture's shape",
                 };
-                format!("{opening}: best kNN {} at {}, m = 0 gives {} (random init {}).", pct(best.knn_top1), best.label, pct(m0), pct(base))
+                format!(
+                    "{opening}: best kNN {} at {}, m = 0 gives {}, {:.1} points below it (random init {}).",
+                    pct(best.knn_top1), best.label, pct(m0), 100.0 * (best.knn_top1 - m0), pct(base)
+                )
             }
         }
         "negatives" => {
@@ -268,7 +289,7 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             };
             let (s, m) = (increasing("SimCLR"), increasing("MoCo"));
             format!(
-                "More negatives {} for SimCLR (batch sizes; fewer steps per epoch at larger batches) and {} for MoCo (queue sizes); best {} with {}.",
+                "More negatives {} for SimCLR (batch sizes, at equal optimizer steps) and {} for MoCo (queue sizes); best {} with {}.",
                 if s { "help or do not hurt" } else { "do not help" },
                 if m { "help or do not hurt" } else { "do not help" },
                 pct(best.knn_top1), best.label
@@ -329,4 +350,70 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
 /// Where `selfsup experiment` writes by default.
 pub fn default_dirs() -> (PathBuf, PathBuf) {
     (PathBuf::from("runs/experiments"), PathBuf::from("results/experiments"))
+}
+
+/// Where the experiments page lives: `docs/experiments.md`, rewritten from the saved JSON by
+/// every `selfsup experiment` run (and `--rejudge`), so it always shows what was measured last.
+pub fn default_page() -> PathBuf {
+    PathBuf::from("docs/experiments.md")
+}
+
+/// One experiment as a section of the experiments page: claim, chart, table, verdict, and the
+/// command that reproduces it. `image_dir` is the charts' folder relative to the page.
+pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
+    let claim = e.settings.get("claim").and_then(|c| c.as_str()).unwrap_or("");
+    let seeds = e.settings.get("seeds").and_then(|c| c.as_u64()).unwrap_or(1);
+    let total: f64 = e.rows.iter().map(|r| r.wall_seconds * r.knn_runs.len().max(1) as f64).sum();
+    let command = if seeds > 1 { format!("selfsup experiment {} --seeds {seeds}", e.experiment) } else { format!("selfsup experiment {}", e.experiment) };
+    let mut s = format!("## `{}`\n\nThe lecture's claim: {claim}. Reproduce: `{command}` ({:.1} min here).\n\n", e.experiment, total / 60.0);
+    s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
+    let per_seed = e.rows.iter().any(|r| !r.knn_runs.is_empty());
+    s += &format!("| {} | kNN top-1 | {}linear top-1 | final loss | wall per run |\n|---|---|{}---|---|---|\n", e.parameter, if per_seed { "per seed | " } else { "" }, if per_seed { "---|" } else { "" });
+    for r in &e.rows {
+        let runs = r.knn_runs.iter().map(|x| pct(*x)).collect::<Vec<_>>().join(" / ");
+        let knn = match r.knn_std() {
+            Some(sd) => format!("{} ± {:.1}", pct(r.knn_top1), 100.0 * sd),
+            None => pct(r.knn_top1),
+        };
+        let loss = r.final_loss.map_or("—".into(), |l| format!("{l:.3}"));
+        let runs = if per_seed { format!("{runs} | ") } else { String::new() };
+        s += &format!("| {} | {knn} | {runs}{} | {loss} | {:.0} s |\n", r.label, pct(r.linear_top1), r.wall_seconds);
+    }
+    s += &format!("| random init | {} | {}| | |\n\n", pct(e.baseline_knn_top1), if per_seed { "| " } else { "" });
+    s += &format!("Verdict (computed from the numbers by `experiments::verdict`): {}\n\n", e.verdict);
+    s
+}
+
+/// Rewrites `page` from every experiment JSON found in `results_dir`, in the lecture's order.
+pub fn write_page(results_dir: &Path, page: &Path) -> Result<()> {
+    let mut s = String::from(
+        "# Experiments: the lecture's claims, measured\n\n\
+         *This page is written by `selfsup experiment NAME` from `results/experiments/*.json`; do not edit it by hand.*\n\n\
+         Each experiment trains one method several times on the built-in dataset, changing one \
+         setting, and evaluates every run on the 2 000 test images (weighted kNN, k = 20, T = 0.1; \
+         linear probe) against the same encoder at random initialisation. Every run uses its \
+         method's own defaults (`TrainConfig::for_method`); runs are deterministic for a seed and \
+         a thread count. `--seeds N` repeats every setting with N seeds; `--rejudge` recomputes a \
+         saved verdict. Wall times depend on the machine and its load (2-core CPU here).\n\n",
+    );
+    let relative = pathdiff(page, results_dir);
+    for name in EXPERIMENTS {
+        let path = results_dir.join(format!("{name}.json"));
+        if path.exists() {
+            s += &markdown_section(&Experiment::load(&path)?, &relative);
+        }
+    }
+    if let Some(dir) = page.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    crate::train::checkpoint::write_atomic(page, s.as_bytes())
+}
+
+/// `results_dir` as seen from the folder of `page` (both relative to the working directory,
+/// as the defaults are): `docs/experiments.md` and `results/experiments` give
+/// `../results/experiments`.
+fn pathdiff(page: &Path, results_dir: &Path) -> String {
+    let depth = page.parent().map_or(0, |p| p.components().count());
+    let up = "../".repeat(depth);
+    format!("{up}{}", results_dir.display())
 }

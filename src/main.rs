@@ -18,8 +18,8 @@ USAGE:
                   [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
                   [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
                   [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
-                  (defaults depend on --method: MoCo v1/v2 and MoCHi 8 epochs, lr 1e-3, m 0.996, K 128; InstDisc 10 epochs;
-                   DIM colour strength 2.0; CPC 2 epochs)
+                  (defaults depend on --method: MoCo v1/v2 and MoCHi 12 epochs, lr 1e-3, m 0.99, K 4096; InstDisc 15 epochs;
+                   DIM colour strength 2.0; CPC 4 epochs)
     selfsup eval --checkpoint FILE [--dataset SPEC]
     selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
     selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
@@ -170,7 +170,7 @@ fn experiment(mut args: Args) -> Result<(), Error> {
         let e = experiments::rejudge(&name, &path)?;
         println!("{}: {}", e.experiment, e.verdict);
         println!("wrote {}", path.display());
-        return Ok(());
+        return write_experiments_page(&out);
     }
     let mut sweep = experiments::sweep(&name, &base)?;
     sweep.seeds = seeds;
@@ -180,6 +180,18 @@ fn experiment(mut args: Args) -> Result<(), Error> {
     let result = experiments::run(&sweep, &runs, &out, quiet)?;
     println!("{}: {}", result.experiment, result.verdict);
     println!("wrote {}", out.join(format!("{name}.json")).display());
+    write_experiments_page(&out)
+}
+
+/// Rewrites `docs/experiments.md` from the experiments saved in `out`, when `out` is the
+/// default results folder (a sweep written elsewhere is a scratch run, not the page's).
+fn write_experiments_page(out: &std::path::Path) -> Result<(), Error> {
+    use selfsup::experiments;
+    if out == experiments::default_dirs().1 {
+        let page = experiments::default_page();
+        experiments::write_page(out, &page)?;
+        println!("wrote {}", page.display());
+    }
     Ok(())
 }
 

@@ -28,19 +28,56 @@ fn every_experiment_changes_only_its_parameter() {
         let s = sweep(name, &base()).unwrap();
         assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
         for setting in &s.settings {
-            assert_eq!((setting.config.epochs, setting.config.train_images), (1, 200), "{name}: the budget comes from the base config");
+            assert_eq!(setting.config.train_images, 200, "{name}: the budget comes from the base config");
+            if !(*name == "negatives" && setting.config.method == "simclr") {
+                assert_eq!(setting.config.epochs, 1, "{name}: the budget comes from the base config");
+            }
         }
     }
     let m: Vec<f64> = sweep("moco-momentum", &base()).unwrap().settings.iter().map(|s| s.config.momentum).collect();
     assert_eq!(m, vec![0.0, 0.9, 0.99, 0.999, 0.9999]);
     let neg = sweep("negatives", &base()).unwrap();
     assert_eq!(neg.settings[0].value, 30.0, "SimCLR with B = 16 has 2B - 2 negatives");
-    assert_eq!(neg.settings.last().unwrap().config.queue_size, 2048);
+    assert_eq!(neg.settings.last().unwrap().config.queue_size, 16384);
     let aug = sweep("augmentations", &base()).unwrap();
     assert_eq!(aug.settings[1].config.color_strength, 0.0);
     assert_eq!(aug.settings[2].config.crop_min_scale, 1.0);
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
+}
+
+/// `negatives` compares SimCLR's batch sizes at (nearly) the same number of optimizer steps, so
+/// that it measures the number of negatives rather than the number of updates.
+#[test]
+fn the_batch_sweep_keeps_the_number_of_steps() {
+    let s = sweep("negatives", &selfsup::experiments::default_base()).unwrap();
+    let steps: Vec<usize> = s.settings.iter().filter(|r| r.config.method == "simclr").map(|r| r.config.epochs * (r.config.train_images / r.config.batch_size)).collect();
+    assert_eq!(steps.len(), 3);
+    for st in &steps {
+        assert!((*st as f64 - steps[1] as f64).abs() <= 0.01 * steps[1] as f64, "steps per setting: {steps:?}");
+    }
+}
+
+/// `docs/experiments.md` is written from the saved JSON: every row, the baseline, the verdict
+/// and the command that reproduces it.
+#[test]
+fn the_experiments_page_shows_every_saved_experiment() {
+    use selfsup::experiments::{markdown_section, write_page};
+    let mut e = experiment("mochi", 0.2, vec![seeded("MoCo", 0.0, &[0.5, 0.4, 0.45]), seeded("MoCo + MoCHi", 1.0, &[0.52, 0.43, 0.46])]);
+    e.verdict = verdict("mochi", &e);
+    e.settings = serde_json::json!({"claim": "synthetic hard negatives help", "seeds": 3});
+    let section = markdown_section(&e, "../results/experiments");
+    for want in ["## `mochi`", "synthetic hard negatives help", "selfsup experiment mochi --seeds 3", "| MoCo | 45.0% ± 5.0 | 50.0% / 40.0% / 45.0% |", "| random init | 20.0% | | | | |\n", &e.verdict, "](../results/experiments/mochi.png)"] {
+        assert!(section.contains(want), "missing `{want}` in:\n{section}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    std::fs::write(results.join("mochi.json"), serde_json::to_string(&e).unwrap()).unwrap();
+    let page = dir.path().join("docs").join("experiments.md");
+    write_page(&results, &page).unwrap();
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(text.contains("## `mochi`") && !text.contains("## `temperature`"), "only saved experiments appear:\n{text}");
 }
 
 #[test]
@@ -59,7 +96,9 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         assert!(!runs.is_empty(), "{name} trains {method}");
         let recipe = TrainConfig::for_method(method);
         for r in runs {
-            assert_eq!((r.config.epochs, r.config.train_images), (recipe.epochs, images), "{name}: {}", r.label);
+            // SimCLR's batch sweep keeps the number of optimizer steps, not of epochs.
+            let epochs = if name == "negatives" && method == "simclr" { recipe.epochs * r.config.batch_size / recipe.batch_size } else { recipe.epochs };
+            assert_eq!((r.config.epochs, r.config.train_images), (epochs, images), "{name}: {}", r.label);
             assert_eq!((r.config.lr, r.config.color_strength), (recipe.lr, recipe.color_strength), "{name}: {}", r.label);
         }
     }
@@ -69,6 +108,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
 fn verdicts_follow_the_numbers() {
     let shape = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.9", 0.9, 0.3), row("m = 0.99", 0.99, 0.45), row("m = 0.999", 0.999, 0.4)]);
     assert!(verdict("moco-momentum", &shape).starts_with("Reproduces"), "{}", verdict("moco-momentum", &shape));
+    assert!(verdict("moco-momentum", &shape).contains("m = 0 gives 15.0%, 30.0 points below it"), "{}", verdict("moco-momentum", &shape));
     let m0_learns = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.26), row("m = 0.9", 0.9, 0.25), row("m = 0.99", 0.99, 0.28)]);
     assert!(verdict("moco-momentum", &m0_learns).starts_with("Partly reproduces: the best m is in"), "{}", verdict("moco-momentum", &m0_learns));
     let best_high = experiment("moco-momentum", 0.2, vec![row("m = 0", 0.0, 0.15), row("m = 0.99", 0.99, 0.28), row("m = 0.9999", 0.9999, 0.3)]);

@@ -135,3 +135,25 @@ fn memory_bank_starts_from_distinct_features() {
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// InstDisc's negatives never include the batch's own bank entries (their positives), and
+/// the draw is capped by the rows left.
+#[test]
+fn sampled_negatives_exclude_the_batch() {
+    use rand::SeedableRng;
+    use selfsup::methods::instdisc::sample_negatives;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let batch = [0usize, 5, 7, 9];
+    let drawn = sample_negatives(10, &batch, 1000, &mut rng);
+    assert_eq!(drawn.len(), 6, "only the 6 rows outside the batch can be drawn, once each at most as a cap");
+    let many = sample_negatives(10_000, &(0..64).collect::<Vec<_>>(), 4096, &mut rng);
+    assert_eq!(many.len(), 4096);
+    assert!(many.iter().all(|&i| i >= 64 && i < 10_000), "a batch entry was drawn as a negative");
+    assert!(drawn.iter().all(|i| !batch.contains(i)));
+    // every row outside the batch can be drawn
+    let seen: std::collections::BTreeSet<usize> = (0..50).flat_map(|_| sample_negatives(10, &batch, 6, &mut rng)).collect();
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2, 3, 4, 6, 8]);
+    // a bank no larger than the batch: no panic, rows of the bank
+    let tiny = sample_negatives(4, &[0, 1, 2, 3], 10, &mut rng);
+    assert!(tiny.len() == 4 && tiny.iter().all(|&i| i < 4), "{tiny:?}");
+}

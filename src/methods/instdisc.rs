@@ -3,7 +3,10 @@
 //! Every training image is its own class. The method keeps a **memory bank** `V` with one
 //! L2-normalised feature per image (`n × d`). For a batch, the query of image `i` is
 //! `q = normalize(g(f(x_i)))` for an augmented view `x_i`; its positive key is the bank's row
-//! `k⁺ = V_i`, and its negatives are `K` rows drawn at random from the bank. The loss is
+//! `k⁺ = V_i`, and its negatives are `K` rows drawn at random from the bank, never the rows
+//! of the batch's own images (otherwise an image's own entry, its positive, would also be one
+//! of its negatives: with 4 096 draws from 10 000 entries, about a third of the time). The
+//! head `g` is one linear layer to 128 dimensions, as in the paper (§3.1). The loss is
 //! InfoNCE (see [`crate::methods::infonce`]):
 //!
 //! ```text
@@ -25,6 +28,7 @@ use crate::methods::infonce::info_nce;
 use crate::methods::{stack_views, Batch, Method};
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::heads::LinearHead;
 use crate::nn::{Branch, Encoder};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
@@ -51,6 +55,22 @@ pub fn update_memory_bank(bank: &mut [f32], d: usize, indices: &[usize], q: &[f3
 }
 // ANCHOR_END: memory_bank
 
+/// `k` bank rows drawn uniformly at random (with replacement) among the `n_bank` rows that are
+/// not in `batch`: the batch's own entries are its positives, never its negatives. At most
+/// `n_bank − |batch|` rows are drawn when fewer are left, and at least one. A bank no larger
+/// than the batch (a toy run on a handful of images) has no other rows: then any row can be
+/// drawn, as in the original sampler.
+pub fn sample_negatives(n_bank: usize, batch: &[usize], k: usize, rng: &mut impl Rng) -> Vec<usize> {
+    let mut in_batch = vec![false; n_bank];
+    batch.iter().for_each(|&i| in_batch[i] = true);
+    let mut others: Vec<usize> = (0..n_bank).filter(|&i| !in_batch[i]).collect();
+    if others.is_empty() {
+        others = (0..n_bank).collect();
+    }
+    let k = k.min(others.len()).max(1);
+    (0..k).map(|_| others[rng.gen_range(0..others.len())]).collect()
+}
+
 /// Default number of negatives drawn from the bank per batch.
 pub const DEFAULT_NEGATIVES: usize = 4096;
 
@@ -58,8 +78,8 @@ pub const DEFAULT_NEGATIVES: usize = 4096;
 /// its hyper-parameters τ, m and K.
 #[derive(Debug, Clone)]
 pub struct InstDisc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
-    /// `z = g(f(x))`: encoder `f` and projection head `g`.
-    pub branch: Branch<Enc, F, H, Z, E, D>,
+    /// `z = g(f(x))`: encoder `f` and the linear head `g: F → Z` (`H` is unused).
+    pub branch: Branch<Enc, F, H, Z, E, D, LinearHead<F, Z, E, D>>,
     /// `V`: `(n, Z)`, one unit vector per training image, created by [`Method::begin`]. Its
     /// size depends on the dataset, and dfdx 0.13 saves only fixed-shape tensors, so it is
     /// not in checkpoints: a resumed run rebuilds it from the restored network.
@@ -137,6 +157,8 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
             let x: Img<D> = dev.tensor_from_vec(data.pixels[start * per..end * per].to_vec(), (end - start, data.channels, data.height, data.width));
             // BatchNorm with the chunk's statistics, on a copy: at initialisation the running
             // statistics are still (0, 1), and eval mode would give nearly identical vectors.
+            // The copy shares the branch's tensor ids (dfdx's `Clone`), which is harmless here:
+            // no tape, so no gradient, and the copy (with its updated statistics) is dropped.
             let z = l2_normalize(self.branch.clone().forward_train(x));
             bank.extend(z.as_vec());
         }
@@ -152,8 +174,8 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let k_pos = bank.clone().gather(dev.tensor_from_vec(batch.indices.clone(), (n,)));
         self.step += 1;
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x2545_F491_4F6C_DD1D));
-        let k = (self.negatives as usize).min(n_bank.saturating_sub(1)).max(1);
-        let sample: Vec<usize> = (0..k).map(|_| rng.gen_range(0..n_bank)).collect();
+        let sample = sample_negatives(n_bank, &batch.indices, self.negatives as usize, &mut rng);
+        let k = sample.len();
         let negatives = bank.gather(dev.tensor_from_vec(sample, (k,)));
         self.pending = Some((batch.indices.clone(), q.retaped::<NoneTape>().as_vec()));
         info_nce(q, k_pos, negatives, self.tau as f32)

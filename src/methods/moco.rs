@@ -20,6 +20,11 @@
 //! the queue holds keys from inconsistent encoders; the lecture's table shows training then
 //! fails, and that 0.99–0.999 works best.
 //!
+//! The key encoder is a [`Target`] network: built with its own tensors, filled with the query
+//! encoder's *values* at the start, never visited by the optimizer. (A `clone()` of the query
+//! encoder would share its tensor ids, hence its gradients and optimizer steps, in dfdx: the
+//! key encoder would then train like the query encoder whatever `m` says.)
+//!
 //! **v1 and v2.** MoCo v1 ([`MoCoV1`], `--method moco-v1`) projects with one linear layer to
 //! 128 dimensions and uses light augmentations (crop, flip, colour jitter, grayscale:
 //! [`Pipeline::moco_v1`]). MoCo v2 ([`MoCo`], `--method moco`; Chen et al. 2020, "Improved
@@ -37,11 +42,10 @@
 use crate::augment::{Pipeline, ViewGenerator};
 use crate::methods::infonce::info_nce;
 use crate::methods::{Batch, Method};
-use crate::nn::ema::momentum_update;
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::heads::{Head, HeadKind, LinearHead};
-use crate::nn::{Branch, Encoder, Mlp};
+use crate::nn::{Branch, Encoder, Mlp, Target};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand::seq::SliceRandom;
@@ -96,7 +100,9 @@ impl KeyQueue {
 #[derive(Debug, Clone)]
 pub struct MoCo<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>, G = Mlp<F, H, Z, E, D>> {
     pub query: Branch<Enc, F, H, Z, E, D, G>,
-    pub key: Branch<Enc, F, H, Z, E, D, G>,
+    /// The key encoder: a [`Target`] network, filled with the query encoder's values by
+    /// [`Method::begin`] and then moved only by the momentum update (never by the optimizer).
+    pub key: Target<Branch<Enc, F, H, Z, E, D, G>>,
     pub tau: f64,
     /// `m` of the key encoder's update.
     pub momentum: f64,
@@ -182,7 +188,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let mut out = vec![0.0f32; n * Z];
         for part in groups {
             let xs: Img<D> = dev.tensor_from_vec(gather_rows(x, c * h * w, part), (part.len(), c, h, w));
-            let k = l2_normalize(self.key.forward_train(xs)).as_vec();
+            let k = l2_normalize(self.key.net_mut().forward_train(xs)).as_vec();
             for (row, &i) in part.iter().enumerate() {
                 out[i * Z..(i + 1) * Z].copy_from_slice(&k[row * Z..(row + 1) * Z]);
             }
@@ -244,11 +250,10 @@ where
         self.queue_size = cfg.queue_size as f64;
     }
 
-    /// The key encoder starts as a copy of the query encoder; the queue as random keys.
+    /// The key encoder starts with the query encoder's values (unless a resumed run restored
+    /// a trained one); the queue as random keys.
     fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {
-        if self.step == 0 {
-            self.key = self.query.clone();
-        }
+        self.key.start_from(&self.query);
         if self.queue.as_ref().map(|q| q.capacity()) != Some(self.queue_size as usize) {
             self.queue = Some(KeyQueue::random(self.queue_size as usize, Z, 0));
         }
@@ -260,7 +265,7 @@ where
     }
 
     fn after_step(&mut self, _progress: f32) {
-        momentum_update(&mut self.key, &self.query, self.momentum);
+        self.key.update(&self.query, self.momentum);
         if let (Some(k), Some(queue)) = (self.pending_keys.take(), self.queue.as_mut()) {
             queue.push(&k);
         }

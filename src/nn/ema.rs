@@ -1,5 +1,6 @@
 //! The momentum (exponential moving average) update of a copy of a network, used for MoCo's
-//! key encoder, BYOL's target and DINO's teacher:
+//! key encoder, BYOL's target and DINO's teacher (each held in a [`crate::nn::Target`], which
+//! keeps the copy away from every optimizer):
 //!
 //! ```text
 //! θ_k ← m · θ_k + (1 − m) · θ_q

@@ -9,9 +9,11 @@ pub mod encoders;
 pub mod ema;
 pub mod functional;
 pub mod heads;
+pub mod target;
 pub mod vit;
 
 pub use encoders::{ConvNet, Encoder, ResNet, SmallConvNet, SmallResNet, TinyConvNet};
 pub use branch::Branch;
 pub use heads::Mlp;
+pub use target::Target;
 pub use vit::{SmallVit, Vit};

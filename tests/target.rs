@@ -1,0 +1,158 @@
+//! The target network (MoCo's key encoder, BYOL's target, DINO's teacher) under a real
+//! optimizer: it has its own tensor ids, no optimizer moves it, `m = 1` freezes it, `m = 0`
+//! makes it the online network, and a resumed run keeps the trained target.
+//!
+//! These are the tests that would have caught the kit's first MoCo, whose key encoder was a
+//! `clone()` of the query encoder: dfdx keeps a tensor's id on `clone()`, so the optimizer
+//! applied the query's gradients and Adam steps to the key encoder too.
+
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use selfsup::data::shapes::{self, ShapesConfig};
+use selfsup::methods::{Batch, Method, MoCo};
+use selfsup::nn::{Branch, Target, TinyConvNet};
+use selfsup::train::checkpoint::{load_model, save_model};
+use selfsup::train::optimizer::{Optimizer, OptimizerKind};
+use selfsup::train::TrainConfig;
+
+type Net = Branch<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
+type Moco = MoCo<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
+
+/// What the tests look at in each tensor, in visiting order: its dfdx id, whether an
+/// optimizer would train it, and its values.
+struct Seen {
+    id: String,
+    trainable: bool,
+    values: Vec<f32>,
+}
+
+fn tensors<M: TensorCollection<f32, Cpu>>(m: &M) -> Vec<Seen> {
+    struct Collect(Vec<Seen>);
+    impl TensorVisitor<f32, Cpu> for Collect {
+        type Viewer = ViewTensorRef;
+        type Err = <Cpu as HasErr>::Err;
+        type E2 = f32;
+        type D2 = Cpu;
+        fn visit<S: Shape>(&mut self, opts: TensorOptions<S, f32, Cpu>, t: &Tensor<S, f32, Cpu>) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
+            // dfdx does not export tensor ids; its `Debug` output starts with them.
+            let debug = format!("{t:?}");
+            let start = debug.find("UniqueId(").expect("dfdx's Debug shows the tensor id");
+            let end = start + debug[start..].find(')').unwrap();
+            self.0.push(Seen { id: debug[start..=end].to_string(), trainable: opts.do_gradient_update, values: t.as_vec() });
+            Ok(None)
+        }
+    }
+    let mut c = Collect(Vec::new());
+    M::iter_tensors(&mut RecursiveWalker { m, f: &mut c }).unwrap();
+    c.0
+}
+
+/// Every tensor's values.
+fn values<M: TensorCollection<f32, Cpu>>(m: &M) -> Vec<Vec<f32>> {
+    tensors(m).into_iter().map(|t| t.values).collect()
+}
+
+/// The values of the tensors an optimizer would train (BatchNorm's running statistics, which
+/// forward passes update, left out).
+fn params<M: TensorCollection<f32, Cpu>>(m: &M) -> Vec<Vec<f32>> {
+    tensors(m).into_iter().filter(|t| t.trainable).map(|t| t.values).collect()
+}
+
+fn ids<M: TensorCollection<f32, Cpu>>(m: &M) -> Vec<String> {
+    tensors(m).into_iter().map(|t| t.id).collect()
+}
+
+fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs())).fold(0.0, f32::max)
+}
+
+/// A MoCo with a 32-key queue, `begin` called on a small `shapes` set, and `steps` real
+/// training steps (loss, backward, AdamW with weight decay, `after_step`) at momentum `m`.
+fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
+    let dev = Cpu::seed_from_u64(7);
+    let mut model = model.unwrap_or_else(|| Moco::build(&dev));
+    let cfg = TrainConfig { momentum: m, queue_size: 32, ..TrainConfig::for_method("moco") };
+    model.set_hyperparameters(&cfg);
+    let data = shapes::generate(&ShapesConfig { n_train: 64, n_test: 8, ..ShapesConfig::default() }).train;
+    model.begin(&dev, &data);
+    let views = <Moco as Method<Cpu>>::views(&cfg, 32);
+    let mut opt = Optimizer::new(&model, OptimizerKind::AdamW, 1e-2, 1e-2);
+    let mut grads = model.alloc_grads();
+    for step in 0..steps {
+        let images: Vec<_> = (16 * step..16 * step + 16).map(|i| data.image(i % data.len())).collect();
+        let batch = Batch { views: views.views_batch(&images, step as u64).unwrap(), indices: (0..16).collect() };
+        let loss = model.loss(&batch, &dev, std::mem::replace(&mut grads, Gradients::leaky()));
+        grads = loss.backward();
+        opt.step(&mut model, &grads).unwrap();
+        model.zero_grads(&mut grads);
+        model.after_step((step + 1) as f32 / steps as f32);
+    }
+    (model, dev)
+}
+
+#[test]
+fn target_has_its_own_tensor_ids() {
+    let (model, _) = train_moco(0.99, 0, None);
+    let (q, k) = (ids(&model.query), ids(model.key.net()));
+    assert_eq!(q.len(), k.len());
+    for (a, b) in q.iter().zip(&k) {
+        assert_ne!(a, b, "the key encoder shares a tensor id with the query encoder");
+    }
+    // …but holds the query encoder's values after `begin`.
+    assert_eq!(values(&model.query), values(model.key.net()));
+}
+
+#[test]
+fn momentum_one_freezes_the_key_encoder_under_a_real_optimizer() {
+    let (before, _) = train_moco(1.0, 0, None);
+    let (after, _) = train_moco(1.0, 3, None);
+    let moved_query = max_abs_diff(&params(&before.query), &params(&after.query));
+    // BatchNorm's running statistics do move in the key encoder's own forward passes, and the
+    // update with m = 1 keeps them: compare the weights.
+    let moved_key = max_abs_diff(&params(before.key.net()), &params(after.key.net()));
+    assert!(moved_query > 1e-3, "the query encoder should train (moved {moved_query})");
+    assert_eq!(moved_key, 0.0, "m = 1: θk ← 1·θk + 0·θq must not move the key encoder (moved {moved_key})");
+}
+
+#[test]
+fn momentum_zero_makes_the_key_encoder_the_query_encoder() {
+    let (model, _) = train_moco(0.0, 2, None);
+    assert_eq!(values(&model.query), values(model.key.net()), "m = 0: θk ← θq after every step");
+}
+
+#[test]
+fn no_optimizer_touches_the_target_even_with_a_gradient() {
+    let dev = Cpu::seed_from_u64(1);
+    let online = Net::build(&dev);
+    let mut target = Target::<Net>::build(&dev);
+    target.start_from(&online);
+    assert_eq!(target.num_trainable_params(), 0, "a target has no trainable parameters");
+    // Put a gradient on the target's own tensors by tracing a forward pass through it.
+    let x: Tensor<(usize, usize, usize, usize), f32, Cpu> = dev.sample_normal_like(&(4, 3, 32, 32));
+    let z = target.net_mut().forward_train(x.traced(Gradients::leaky()));
+    let grads = z.square().mean().backward();
+    let before = values(target.net());
+    for kind in [OptimizerKind::AdamW, OptimizerKind::Sgd] {
+        let mut opt = Optimizer::new(&target, kind, 0.1, 0.1);
+        opt.step(&mut target, &grads).unwrap();
+    }
+    assert_eq!(values(target.net()), before, "an optimizer step moved the target network");
+}
+
+#[test]
+fn start_from_copies_once_and_a_restored_target_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moco.safetensors");
+    // Train with m = 0.5 so that the key encoder differs from the query encoder.
+    let (trained, dev) = train_moco(0.5, 2, None);
+    assert!(max_abs_diff(&values(&trained.query), &values(trained.key.net())) > 0.0);
+    save_model(&trained, &path).unwrap();
+    // Resume: a fresh model, the checkpoint loaded, then `begin` as the training loop does.
+    let mut resumed = Moco::build(&dev);
+    load_model(&mut resumed, &path).unwrap();
+    let (resumed, _) = train_moco(0.5, 0, Some(resumed));
+    assert!(resumed.key.is_initialised());
+    assert_eq!(values(resumed.key.net()), values(trained.key.net()), "a resumed run must keep the trained key encoder");
+    assert_ne!(values(resumed.key.net()), values(&resumed.query));
+}
