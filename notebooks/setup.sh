@@ -18,6 +18,24 @@ if ! command -v cargo >/dev/null; then
     echo "setup.sh: cargo not found; install Rust first: https://rustup.rs" >&2
     exit 1
 fi
+# The Rust the kit is tested with: `rust-version` in the root Cargo.toml (cargo refuses to
+# build the kit with an older one). Older Rust: a warning now rather than an error later.
+tested=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' ../Cargo.toml | head -n 1)
+have=$(rustc --version 2>/dev/null | awk '{print $2}')
+older() { # is version $1 older than $2? (major.minor.patch, missing parts are 0)
+    local IFS=. a b i
+    read -r -a a <<< "${1%%-*}"
+    read -r -a b <<< "$2"
+    for i in 0 1 2; do
+        (( 10#${a[i]:-0} < 10#${b[i]:-0} )) && return 0
+        (( 10#${a[i]:-0} > 10#${b[i]:-0} )) && return 1
+    done
+    return 1
+}
+if [[ -n "$tested" ]] && { [[ -z "$have" ]] || older "$have" "$tested"; }; then
+    echo "setup.sh: WARNING: rustc ${have:-(not found)} is older than Rust $tested, the version the kit and its" >&2
+    echo "          notebooks are tested with; cargo will refuse to build the kit. Update: rustup update stable" >&2
+fi
 PY=${PYTHON:-python3}
 VENV=${SELFSUP_VENV:-$(pwd)/.venv}
 if [[ ! -x "$VENV/bin/python" ]]; then

@@ -15,7 +15,7 @@ use std::process::Command;
 pub const FOLDERS: &[&str] = &["src", "exercises", "notebooks", "slides", "results", "docs", "bench"];
 /// Tracked top-level files that go into the bundle (`Cargo.toml` is rewritten, see
 /// [`student_manifest`]).
-pub const FILES: &[&str] = &["Cargo.lock", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "rust-toolchain.toml", ".gitignore"];
+pub const FILES: &[&str] = &["Cargo.lock", "README.md", "LICENSE-MIT", "LICENSE-APACHE", ".gitignore"];
 
 /// The library's manifest without the instructors' parts: the `course` workspace member and
 /// dev-dependency. Errors if the manifest no longer has the expected lines.
