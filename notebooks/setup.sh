@@ -9,8 +9,9 @@
 #   notebooks/setup.sh             # install what is missing, then start Jupyter
 #   notebooks/setup.sh --no-open   # install only (what CI uses)
 #
-# The environment goes to notebooks/.venv (set SELFSUP_VENV to put it elsewhere). Later, start
-# Jupyter with `notebooks/.venv/bin/jupyter notebook notebooks/`, or run this script again.
+# The environment goes to notebooks/.venv (set SELFSUP_VENV to an absolute path to put it
+# elsewhere; .ci/notebooks.sh reads the same variable and puts its bin/ first on PATH). Later,
+# start Jupyter with `notebooks/.venv/bin/jupyter notebook notebooks/`, or run this script again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
