@@ -5,10 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-echo "== ViT ops: fast CPU kernels vs dfdx-op references and finite differences; the ViT encoder"
-cargo test --release --test ops_vit
-echo "== vectorised exp / tanh / softmax"
-cargo test --release --lib nn::ops::vmath
+# The ViT ops' tests (tests/ops_vit.rs) and the vectorised math's (nn::ops::vmath) run with the
+# rest of `cargo test --release` in .ci/run; this script adds the bench command.
 
 echo "== selfsup bench --model vit runs a full SimCLR + AdamW step and writes its JSON"
 tmp="$(mktemp -d)"

@@ -7,7 +7,8 @@
 //! The JSON is rewritten after every run, so an interrupted sweep keeps what it measured.
 //!
 //! Defaults fit the 2-core machine: every run trains its method with that method's own
-//! settings and number of epochs ([`TrainConfig::for_method`]). The SimCLR-only sweeps
+//! settings and number of epochs ([`RunConfig::for_method`]); a sweep changes one typed
+//! setting of it. The SimCLR-only sweeps
 //! (`temperature`, `augmentations`) train on 5 000 images, half of a default `selfsup train`
 //! run; the sweeps that train MoCo (`moco-momentum`, `negatives`, `mochi`) on all 10 000,
 //! because MoCo only takes off after about a thousand steps (26.5% kNN at 5 000 images, 47.1%
@@ -34,8 +35,9 @@ use crate::error::{Error, Result};
 use crate::figures::{Experiment, ExperimentRow};
 
 use crate::run::{train, Summary};
+use crate::methods::{moco, simclr};
 use crate::train::checkpoint::write_json_atomic;
-use crate::train::TrainConfig;
+use crate::train::{RunConfig, TrainConfig};
 
 /// The experiments `selfsup experiment` knows, in the lecture's order.
 pub const EXPERIMENTS: &[&str] = &["moco-momentum", "negatives", "temperature", "augmentations", "mochi"];
@@ -46,7 +48,7 @@ pub struct Setting {
     pub label: String,
     /// The swept value, as a number (for the JSON and the chart's order).
     pub value: f64,
-    pub config: TrainConfig,
+    pub config: RunConfig,
 }
 
 /// A sweep: the settings to train and the claim they test.
@@ -62,7 +64,7 @@ pub struct Sweep {
 }
 
 /// One run: `base` with `change` applied.
-fn setting(base: &TrainConfig, label: impl Into<String>, value: f64, change: impl FnOnce(&mut TrainConfig)) -> Setting {
+fn setting(base: &RunConfig, label: impl Into<String>, value: f64, change: impl FnOnce(&mut RunConfig)) -> Setting {
     let mut config = base.clone();
     change(&mut config);
     Setting { label: label.into(), value, config }
@@ -84,20 +86,19 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
         train_images: if base.train_images == 0 { default_train_images(name) } else { base.train_images },
         ..base.clone()
     };
-    // Each method's whole recipe (`TrainConfig::for_method`: optimiser, queue, augmentations,
+    // Each method's whole recipe (`RunConfig::for_method`: its settings, optimiser and
     // epochs), with the experiment's budget (dataset, images, encoder, seed, and epochs if set)
     // from `base`.
     let with = |method: &str| {
-        let recipe = TrainConfig::for_method(method);
-        TrainConfig {
-            epochs: if base.epochs == 0 { recipe.epochs } else { base.epochs },
-            encoder: base.encoder.clone(),
-            dataset: base.dataset.clone(),
-            seed: base.seed,
-            train_images: base.train_images,
-            test_images: base.test_images,
-            ..recipe
-        }
+        let mut run = RunConfig::for_method(method).expect("the experiments train registered methods");
+        let recipe = &mut run.train;
+        recipe.epochs = if base.epochs == 0 { recipe.epochs } else { base.epochs };
+        recipe.encoder = base.encoder.clone();
+        recipe.dataset = base.dataset.clone();
+        recipe.seed = base.seed;
+        recipe.train_images = base.train_images;
+        recipe.test_images = base.test_images;
+        run
     };
     let sweep = match name {
         "moco-momentum" => Sweep {
@@ -107,7 +108,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             claim: "m = 0 fails; 0.99-0.999 works best",
             settings: [0.0, 0.9, 0.99, 0.999, 0.9999]
                 .into_iter()
-                .map(|m| setting(&with("moco"), format!("m = {m}"), m, |c| c.momentum = m))
+                .map(|m| setting(&with("moco"), format!("m = {m}"), m, |c| c.settings_mut::<moco::Config>().momentum = m))
                 .collect(),
         },
         "negatives" => Sweep {
@@ -122,12 +123,12 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 .into_iter()
                 .map(|b| {
                     setting(&with("simclr"), format!("SimCLR B = {b}"), (2 * b - 2) as f64, |c| {
-                        let default_batch = c.batch_size;
-                        c.epochs = (c.epochs * b / default_batch).max(1);
-                        c.batch_size = b;
+                        let default_batch = c.train.batch_size;
+                        c.train.epochs = (c.train.epochs * b / default_batch).max(1);
+                        c.train.batch_size = b;
                     })
                 })
-                .chain([256usize, 1024, 4096, 16384].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.queue_size = k)))
+                .chain([256usize, 1024, 4096, 16384].into_iter().map(|k| setting(&with("moco"), format!("MoCo K = {k}"), k as f64, |c| c.settings_mut::<moco::Config>().queue_size = k)))
                 .collect(),
         },
         "temperature" => Sweep {
@@ -135,7 +136,7 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             name: "temperature",
             parameter: "temperature tau",
             claim: "the temperature matters: too high a tau is worse",
-            settings: [0.05, 0.1, 0.2, 0.5, 1.0].into_iter().map(|t| setting(&with("simclr"), format!("tau = {t}"), t, |c| c.tau = t)).collect(),
+            settings: [0.05, 0.1, 0.2, 0.5, 1.0].into_iter().map(|t| setting(&with("simclr"), format!("tau = {t}"), t, |c| c.settings_mut::<simclr::Config>().tau = t)).collect(),
         },
         "augmentations" => Sweep {
             seeds: 1,
@@ -144,11 +145,12 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             claim: "colour jitter and cropping are both essential",
             settings: vec![
                 setting(&with("simclr"), "crop + colour", 0.0, |_| {}),
-                setting(&with("simclr"), "no colour jitter", 1.0, |c| c.color_strength = 0.0),
-                setting(&with("simclr"), "no crop", 2.0, |c| c.crop_min_scale = 1.0),
+                setting(&with("simclr"), "no colour jitter", 1.0, |c| c.settings_mut::<simclr::Config>().views.color_strength = 0.0),
+                setting(&with("simclr"), "no crop", 2.0, |c| c.settings_mut::<simclr::Config>().views.crop_min_scale = 1.0),
                 setting(&with("simclr"), "neither", 3.0, |c| {
-                    c.color_strength = 0.0;
-                    c.crop_min_scale = 1.0;
+                    let views = &mut c.settings_mut::<simclr::Config>().views;
+                    views.color_strength = 0.0;
+                    views.crop_min_scale = 1.0;
                 }),
             ],
         },
@@ -194,11 +196,12 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     for (i, s) in sweep.settings.iter().enumerate() {
         let mut summaries: Vec<Summary> = Vec::with_capacity(seeds);
         for j in 0..seeds {
-            let config = TrainConfig { seed: s.config.seed + j as u64, ..s.config.clone() };
+            let mut config = s.config.clone();
+            config.train.seed += j as u64;
             let dir = runs_dir.join(sweep.name).join(i.to_string());
-            let dir = if seeds == 1 { dir } else { dir.join(format!("seed-{}", config.seed)) };
+            let dir = if seeds == 1 { dir } else { dir.join(format!("seed-{}", config.train.seed)) };
             if !quiet {
-                let seed = if seeds == 1 { String::new() } else { format!(" (seed {})", config.seed) };
+                let seed = if seeds == 1 { String::new() } else { format!(" (seed {})", config.train.seed) };
                 println!("[{}/{runs}] {}: {}{seed}", i * seeds + j + 1, sweep.name, s.label);
             }
             let summary = train(&config, &dir, false, true)?;
@@ -392,7 +395,7 @@ pub fn write_page(results_dir: &Path, page: &Path) -> Result<()> {
          Each experiment trains one method several times on the built-in dataset, changing one \
          setting, and evaluates every run on the 2 000 test images (weighted kNN, k = 20, T = 0.1; \
          linear probe) against the same encoder at random initialisation. Every run uses its \
-         method's own defaults (`TrainConfig::for_method`); runs are deterministic for a seed and \
+         method's own defaults (its `Config` and budget); runs are deterministic for a seed and \
          a thread count. `--seeds N` repeats every setting with N seeds; `--rejudge` recomputes a \
          saved verdict. Wall times depend on the machine and its load (2-core CPU here).\n\n",
     );

@@ -32,7 +32,8 @@ use crate::methods::{contrastive_logits, info_nce};
 use crate::plot::{bar_chart, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
 use crate::run::{self, Summary};
 use crate::train::checkpoint::read_json;
-use crate::train::TrainConfig;
+use crate::methods::MethodConfig;
+use crate::train::{RunConfig, TrainConfig};
 
 /// Experiments a deck shows: their figures are required.
 pub const REQUIRED_EXPERIMENTS: &[&str] = &["moco-momentum"];
@@ -58,7 +59,7 @@ pub struct FiguresConfig {
     /// Run directory of the short SimCLR run trained when no checkpoint is given.
     pub run_dir: PathBuf,
     /// The short SimCLR run (its `test_images` also limits the images embedded for the plots).
-    pub train: TrainConfig,
+    pub run: RunConfig,
     pub quiet: bool,
 }
 
@@ -71,7 +72,10 @@ impl Default for FiguresConfig {
             experiments: PathBuf::from("results/experiments"),
             checkpoint: None,
             run_dir: PathBuf::from("runs/figures-simclr"),
-            train: TrainConfig { epochs: 2, train_images: 5000, test_images: 1000, ..TrainConfig::default() },
+            run: RunConfig {
+                train: TrainConfig { epochs: 2, train_images: 5000, test_images: 1000, ..TrainConfig::default() },
+                method: MethodConfig::SimClr(Default::default()),
+            },
             quiet: false,
         }
     }
@@ -139,7 +143,7 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
 
 /// The dataset samples and the augmentation grids.
 fn dataset_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()> {
-    let data = shapes::generate_split(&ShapesConfig { n_train: 200, seed: cfg.train.seed, ..ShapesConfig::default() }, Split::Train);
+    let data = shapes::generate_split(&ShapesConfig { n_train: 200, seed: cfg.run.train.seed, ..ShapesConfig::default() }, Split::Train);
     // Two rows: the first image of every class, then the second.
     let pairs = first_per_class(&data, 2);
     let ordered: Vec<_> = (0..2).flat_map(|row| pairs.chunks(2).map(move |pair| pair[row])).map(|i| data.image(i)).collect();
@@ -148,12 +152,12 @@ fn dataset_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()
     let originals: Vec<_> = first_per_class(&data, 1).into_iter().take(4).map(|i| data.image(i)).collect();
     let size = data.height;
     let grids = [
-        ("augmentation-grid.png", Pipeline::simclr_with(size, cfg.train.color_strength as f32, cfg.train.crop_min_scale as f32)),
+        ("augmentation-grid.png", cfg.run.settings::<crate::methods::simclr::Config>().views.simclr(size)),
         ("augmentation-grid-strong.png", Pipeline::simclr(size)),
     ];
     for (name, pipeline) in grids {
         let path = cfg.out.join(name);
-        render_augmentation_grid(&originals, &pipeline, 5, cfg.train.seed, &path)?;
+        render_augmentation_grid(&originals, &pipeline, 5, cfg.run.train.seed, &path)?;
         report.written.push(path);
     }
     Ok(())
@@ -228,22 +232,22 @@ pub fn infonce_temperature() -> Result<Figure> {
 fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()> {
     let (checkpoint, train_cfg, summary) = match &cfg.checkpoint {
         Some(ckpt) => {
-            let saved: TrainConfig = read_json(&ckpt.with_file_name("config.json"))?;
+            let saved = RunConfig::load(&ckpt.with_file_name("config.json"))?;
             let summary: Option<Summary> = read_json(&ckpt.with_file_name("summary.json")).ok();
             (ckpt.clone(), saved, summary)
         }
         None => {
             if !cfg.quiet {
-                println!("training a short SimCLR run for the embedding figures ({} epochs on {} images)", cfg.train.epochs, cfg.train.train_images);
+                println!("training a short SimCLR run for the embedding figures ({} epochs on {} images)", cfg.run.train.epochs, cfg.run.train.train_images);
             }
-            let summary = run::train(&cfg.train, &cfg.run_dir, false, cfg.quiet)?;
-            (cfg.run_dir.join("checkpoint.safetensors"), cfg.train.clone(), Some(summary))
+            let summary = run::train(&cfg.run, &cfg.run_dir, false, cfg.quiet)?;
+            (cfg.run_dir.join("checkpoint.safetensors"), cfg.run.clone(), Some(summary))
         }
     };
-    if train_cfg.method != "simclr" {
-        return Err(Error::config(format!("{}: a {} checkpoint; the slide figures embed a SimCLR one", checkpoint.display(), train_cfg.method)));
+    if train_cfg.name() != "simclr" {
+        return Err(Error::config(format!("{}: a {} checkpoint; the slide figures embed a SimCLR one", checkpoint.display(), train_cfg.name())));
     }
-    let data_cfg = TrainConfig { test_images: cfg.train.test_images, ..train_cfg.clone() };
+    let data_cfg = TrainConfig { test_images: cfg.run.train.test_images, ..train_cfg.train.clone() };
     let test = run::load_dataset(&data_cfg)?.test;
     let names = test.class_names.clone();
     // The trained features, and those of the same network at its random initialisation

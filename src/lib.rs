@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod figures;
 pub mod image;
 pub mod bench;
+pub mod cli;
 pub mod data {
     //! Datasets: the built-in procedural set and loaders for real ones.
     pub mod cifar;

@@ -1,166 +1,50 @@
-//! The `selfsup` command line: `selfsup train`, `selfsup eval`, `selfsup bench`.
+//! The `selfsup` command line: `selfsup train`, `eval`, `bench`, `experiment`, `figures`,
+//! `completions` (parsed in [`selfsup::cli`]).
 //!
 //! Exit codes: 0 success, 1 a run failed (I/O, divergence), 2 bad usage (flags, paths,
 //! unknown methods).
 
+use selfsup::cli::{self, BenchArgs, Command, EvalArgs, ExperimentArgs, FiguresArgs, Parsed, TrainRequest};
 use selfsup::run;
-use selfsup::train::TrainConfig;
 use selfsup::Error;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-selfsup — self-supervised learning of visual representations, step by step
-
-USAGE:
-    selfsup train [--method simclr|instdisc|dim|cpc|moco-v1|moco|mochi] [--encoder convnet|tiny-convnet|resnet|vit]
-                  [--dataset shapes|mnist:DIR|fashion-mnist:DIR|cifar10:DIR|cifar100:DIR|stl10:DIR|folder:DIR]
-                  [--epochs N] [--batch-size B] [--lr LR] [--weight-decay WD] [--optimizer adamw|sgd]
-                  [--warmup-epochs E] [--tau T] [--momentum M] [--queue-size K] [--color-strength S] [--crop-min-scale A] [--train-images N] [--test-images N]
-                  [--knn-k K] [--knn-t T] [--seed S] [--out DIR] [--resume] [--quiet]
-                  (defaults depend on --method: MoCo v1/v2 and MoCHi 12 epochs, lr 1e-3, m 0.99, K 4096; InstDisc 15 epochs;
-                   DIM colour strength 2.0; CPC 4 epochs)
-    selfsup eval --checkpoint FILE [--dataset SPEC]
-    selfsup bench [--out FILE] [--steps N] [--batch-size B] [--model tiny-convnet|convnet|vit|all]
-    selfsup experiment moco-momentum|negatives|temperature|augmentations|mochi
-                  [--epochs N] [--train-images N] [--encoder E] [--seed S] [--seeds N] [--out DIR] [--runs DIR] [--quiet] [--rejudge]
-                  (--seeds N: train every setting with seeds S..S+N-1 and report the mean;
-                   --rejudge: no training, recompute the verdict of the saved OUT/NAME.json)
-    selfsup figures [--out DIR] [--checkpoint FILE] [--experiments DIR] [--quiet]
-    selfsup help
-";
-
-/// Pulls `--flag value` pairs off an argument list.
-struct Args {
-    rest: Vec<String>,
-}
-
-impl Args {
-    fn flag(&mut self, name: &str) -> bool {
-        match self.rest.iter().position(|a| a == name) {
-            Some(i) => {
-                self.rest.remove(i);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn value(&mut self, name: &str) -> Result<Option<String>, Error> {
-        match self.rest.iter().position(|a| a == name) {
-            Some(i) if i + 1 < self.rest.len() && !self.rest[i + 1].starts_with("--") => {
-                let v = self.rest.remove(i + 1);
-                self.rest.remove(i);
-                Ok(Some(v))
-            }
-            Some(_) => Err(Error::config(format!("{name} needs a value"))),
-            None => Ok(None),
-        }
-    }
-
-    fn parsed<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, Error> {
-        match self.value(name)? {
-            Some(v) => v.parse::<T>().map(Some).map_err(|_| Error::config(format!("{name}: `{v}` is not a valid value"))),
-            None => Ok(None),
-        }
-    }
-
-    fn finish(self) -> Result<(), Error> {
-        match self.rest.first() {
-            Some(a) => Err(Error::config(format!("unexpected argument `{a}`\n\n{USAGE}"))),
-            None => Ok(()),
-        }
-    }
-}
-
-fn train(mut args: Args) -> Result<(), Error> {
-    // Per-method defaults first (`TrainConfig::for_method`), then every flag given.
-    let method: String = args.parsed("--method")?.unwrap_or_else(|| TrainConfig::default().method);
-    let mut cfg = TrainConfig::for_method(&method);
-    macro_rules! set {
-        ($flag:literal, $field:ident) => {
-            if let Some(v) = args.parsed($flag)? {
-                cfg.$field = v;
-            }
-        };
-    }
-    set!("--encoder", encoder);
-    set!("--dataset", dataset);
-    set!("--epochs", epochs);
-    set!("--batch-size", batch_size);
-    set!("--lr", lr);
-    set!("--weight-decay", weight_decay);
-    set!("--optimizer", optimizer);
-    set!("--warmup-epochs", warmup_epochs);
-    set!("--tau", tau);
-    set!("--momentum", momentum);
-    set!("--queue-size", queue_size);
-    set!("--color-strength", color_strength);
-    set!("--crop-min-scale", crop_min_scale);
-    set!("--train-images", train_images);
-    set!("--test-images", test_images);
-    set!("--knn-k", knn_k);
-    set!("--knn-t", knn_t);
-    set!("--seed", seed);
-    let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from(format!("runs/{}", cfg.method)));
-    let resume = args.flag("--resume");
-    let quiet = args.flag("--quiet");
-    args.finish()?;
-    let summary = run::train(&cfg, &out, resume, quiet)?;
-    println!("run directory: {}", out.display());
+fn train(request: TrainRequest) -> Result<(), Error> {
+    let summary = run::train(&request.run, &request.out, request.resume, request.quiet)?;
+    println!("run directory: {}", request.out.display());
     println!("{}", summary.line());
     Ok(())
 }
 
-fn eval(mut args: Args) -> Result<(), Error> {
-    let checkpoint: PathBuf = args.parsed("--checkpoint")?.ok_or_else(|| Error::config(format!("eval needs --checkpoint FILE\n\n{USAGE}")))?;
-    let dataset: Option<String> = args.parsed("--dataset")?;
-    args.finish()?;
-    let summary = run::eval(&checkpoint, dataset.as_deref())?;
+fn eval(args: EvalArgs) -> Result<(), Error> {
+    let summary = run::eval(&args.checkpoint, args.dataset.as_deref())?;
     println!("{}", summary.line());
     Ok(())
 }
 
-fn bench(mut args: Args) -> Result<(), Error> {
-    let out: PathBuf = args.parsed("--out")?.unwrap_or_else(|| PathBuf::from("bench.json"));
-    let steps: usize = args.parsed("--steps")?.unwrap_or(5);
-    let batch: Option<usize> = args.parsed("--batch-size")?;
-    let model: selfsup::bench::BenchModel = args.parsed("--model")?.unwrap_or(selfsup::bench::BenchModel::All);
-    args.finish()?;
-    let report = selfsup::bench::run_models(model, steps, batch)?;
-    selfsup::train::checkpoint::write_json_atomic(&out, &report)?;
+fn bench(args: BenchArgs) -> Result<(), Error> {
+    let report = selfsup::bench::run_models(args.model, args.steps, args.batch_size)?;
+    selfsup::train::checkpoint::write_json_atomic(&args.out, &report)?;
     println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
-    println!("wrote {}", out.display());
+    println!("wrote {}", args.out.display());
     Ok(())
 }
 
 /// `selfsup experiment NAME`: one of the lecture's claims as a sweep (see `selfsup::experiments`).
-fn experiment(mut args: Args) -> Result<(), Error> {
+fn experiment(args: ExperimentArgs) -> Result<(), Error> {
     use selfsup::experiments;
-    if args.rest.is_empty() || args.rest[0].starts_with("--") {
+    let Some(name) = args.name else {
         return Err(Error::config(format!("selfsup experiment: which one? expected one of: {}", experiments::EXPERIMENTS.join(", "))));
-    }
-    let name = args.rest.remove(0);
+    };
     let mut base = experiments::default_base();
-    if let Some(v) = args.parsed("--epochs")? {
-        base.epochs = v;
-    }
-    if let Some(v) = args.parsed("--train-images")? {
-        base.train_images = v;
-    }
-    if let Some(v) = args.parsed("--encoder")? {
-        base.encoder = v;
-    }
-    if let Some(v) = args.parsed("--seed")? {
-        base.seed = v;
-    }
+    base.epochs = args.epochs.unwrap_or(base.epochs);
+    base.train_images = args.train_images.unwrap_or(base.train_images);
+    base.encoder = args.encoder.unwrap_or(base.encoder);
+    base.seed = args.seed.unwrap_or(base.seed);
     let (runs, out) = experiments::default_dirs();
-    let out: PathBuf = args.parsed("--out")?.unwrap_or(out);
-    let runs: PathBuf = args.parsed("--runs")?.unwrap_or(runs);
-    let quiet = args.flag("--quiet");
-    let rejudge = args.flag("--rejudge");
-    let seeds: usize = args.parsed("--seeds")?.unwrap_or(1);
-    args.finish()?;
+    let out = args.out.unwrap_or(out);
+    let runs = args.runs.unwrap_or(runs);
+    let (quiet, rejudge, seeds) = (args.quiet, args.rejudge, args.seeds);
     if seeds == 0 {
         return Err(Error::config("selfsup experiment: --seeds must be at least 1"));
     }
@@ -196,17 +80,12 @@ fn write_experiments_page(out: &std::path::Path) -> Result<(), Error> {
 }
 
 /// `selfsup figures`: regenerates the slides' figures (see `selfsup::figures`).
-fn figures(mut args: Args) -> Result<(), Error> {
+fn figures(args: FiguresArgs) -> Result<(), Error> {
     let mut cfg = selfsup::figures::FiguresConfig::default();
-    if let Some(out) = args.parsed("--out")? {
-        cfg.out = out;
-    }
-    if let Some(dir) = args.parsed("--experiments")? {
-        cfg.experiments = dir;
-    }
-    cfg.checkpoint = args.parsed("--checkpoint")?;
-    cfg.quiet = args.flag("--quiet");
-    args.finish()?;
+    cfg.out = args.out.unwrap_or(cfg.out);
+    cfg.experiments = args.experiments.unwrap_or(cfg.experiments);
+    cfg.checkpoint = args.checkpoint;
+    cfg.quiet = args.quiet;
     let report = selfsup::figures::generate(&cfg)?;
     for path in &report.written {
         println!("wrote {}", path.display());
@@ -217,27 +96,28 @@ fn figures(mut args: Args) -> Result<(), Error> {
     report.check()
 }
 
+fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    let mut cmd = cli::command(selfsup::methods::registry::DEFAULT_METHOD)?;
+    clap_complete::generate(shell, &mut cmd, "selfsup", &mut std::io::stdout());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     selfsup::nn::ops::tune_allocator();
-    let mut argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.is_empty() {
-        eprint!("{USAGE}");
-        return ExitCode::from(2);
-    }
-    let command = argv.remove(0);
-    let args = Args { rest: argv };
-    let result = match command.as_str() {
-        "train" => train(args),
-        "eval" => eval(args),
-        "bench" => bench(args),
-        "figures" => figures(args),
-        "experiment" => experiment(args),
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let result = cli::parse(&argv).and_then(|parsed| match parsed {
+        Parsed::Text(text) => {
+            print!("{text}");
+            Ok(())
         }
-        other => Err(Error::config(format!("unknown command `{other}`\n\n{USAGE}"))),
-    };
+        Parsed::Train(request) => train(request),
+        Parsed::Other(Command::Eval(args)) => eval(args),
+        Parsed::Other(Command::Bench(args)) => bench(args),
+        Parsed::Other(Command::Experiment(args)) => experiment(args),
+        Parsed::Other(Command::Figures(args)) => figures(args),
+        Parsed::Other(Command::Completions { shell }) => completions(shell),
+        Parsed::Other(Command::Train(_)) => unreachable!("train is parsed into a TrainRequest"),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

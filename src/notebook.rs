@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::plot::Figure;
 use crate::run::Summary;
-use crate::train::TrainConfig;
+use crate::train::RunConfig;
 
 /// Prints a content block that evcxr turns into the cell's output of type `mime`.
 fn emit(mime: &str, payload: &str) {
@@ -203,7 +203,7 @@ impl Summary {
 /// Trains as `selfsup train` does, in one library call (so every gradient is computed inside
 /// it), printing progress lines and the one-line summary; the run directory `out` keeps
 /// `metrics.jsonl` (see [`loss_curve`]) and the checkpoint.
-pub fn train(cfg: &TrainConfig, out: impl AsRef<Path>) -> Result<Summary> {
+pub fn train(cfg: &RunConfig, out: impl AsRef<Path>) -> Result<Summary> {
     check_one_library_copy()?;
     let summary = crate::run::train(cfg, out.as_ref(), false, false)?;
     println!("{}", summary.line());

@@ -8,10 +8,9 @@ use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
-use crate::methods::{Cpc, Dim, InstDisc, Method, MoCHi, MoCo, MoCoV1, SimClr};
-use crate::nn::{SmallConvNet, SmallResNet, TinyConvNet};
+use crate::methods::{with_method, Method, WithMethod};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
-use crate::train::{fit, RunDir, TrainConfig, TrainState};
+use crate::train::{fit, RunConfig, RunDir, TrainConfig, TrainState};
 use dfdx::nn::BuildModule;
 #[cfg_attr(feature = "cuda", allow(unused_imports))]
 use dfdx::prelude::*;
@@ -25,10 +24,13 @@ pub type Dev = Cpu;
 #[cfg(feature = "cuda")]
 pub type Dev = dfdx::tensor::Cuda;
 
-/// Methods `--method` accepts.
-pub const METHODS: &[&str] = &["cpc", "dim", "instdisc", "moco", "moco-v1", "mochi", "simclr"];
 /// Encoders `--encoder` accepts.
 pub const ENCODERS: &[&str] = &["convnet", "tiny-convnet", "resnet", "vit"];
+
+/// The error for an encoder the kit does not have.
+pub fn unknown_encoder(name: &str) -> Error {
+    Error::config(format!("unknown encoder `{name}` (available: {})", ENCODERS.join(", ")))
+}
 
 /// The results of a run, written to `summary.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,71 +113,25 @@ pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
     Ok(splits)
 }
 
-/// Checks a config before any work starts, so mistakes fail fast with exit code 2.
-pub fn validate(cfg: &TrainConfig) -> Result<()> {
-    if !METHODS.contains(&cfg.method.as_str()) {
-        return Err(Error::config(format!("unknown method `{}` (available: {})", cfg.method, METHODS.join(", "))));
+/// Checks a run's settings before any work starts, so mistakes fail fast with exit code 2.
+pub fn validate(run: &RunConfig) -> Result<()> {
+    if !ENCODERS.contains(&run.train.encoder.as_str()) {
+        return Err(unknown_encoder(&run.train.encoder));
     }
-    if !ENCODERS.contains(&cfg.encoder.as_str()) {
-        return Err(Error::config(format!("unknown encoder `{}` (available: {})", cfg.encoder, ENCODERS.join(", "))));
-    }
-    if !(0.0..=1.0).contains(&cfg.momentum) {
-        return Err(Error::config("--momentum must be in [0, 1]"));
-    }
-    if cfg.encoder == "vit" && cfg.method == "cpc" {
-        return Err(Error::config("cpc feeds the encoder image patches; the vit encoder takes whole 32x32 images only"));
-    }
-    if cfg.queue_size == 0 {
-        return Err(Error::config("--queue-size must be at least 1"));
-    }
-    if cfg.epochs == 0 {
-        return Err(Error::config("--epochs must be at least 1"));
-    }
-    if cfg.batch_size < 2 {
-        return Err(Error::config("--batch-size must be at least 2"));
-    }
-    if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
-        return Err(Error::config("--lr must be a positive number"));
-    }
-    if cfg.tau.is_nan() || cfg.tau <= 0.0 {
-        return Err(Error::config("--tau must be positive"));
-    }
-    if !(cfg.weight_decay >= 0.0 && cfg.weight_decay.is_finite()) {
-        return Err(Error::config("--weight-decay must be zero or positive"));
-    }
-    if !(cfg.warmup_epochs >= 0.0 && cfg.warmup_epochs.is_finite()) {
-        return Err(Error::config("--warmup-epochs must be zero or positive"));
-    }
-    if !(cfg.color_strength >= 0.0 && cfg.color_strength.is_finite()) {
-        return Err(Error::config("--color-strength must be zero or positive"));
-    }
-    if !(cfg.crop_min_scale > 0.0 && cfg.crop_min_scale <= 1.0) {
-        return Err(Error::config("--crop-min-scale must be in (0, 1]"));
-    }
-    if cfg.knn_k == 0 {
-        return Err(Error::config("--knn-k must be at least 1"));
-    }
-    if !(cfg.knn_t > 0.0 && cfg.knn_t.is_finite()) {
-        return Err(Error::config("--knn-t must be positive"));
-    }
-    cfg.dataset.parse::<DatasetSpec>().map(|_| ())
+    run.validate()?;
+    run.train.dataset.parse::<DatasetSpec>().map(|_| ())
 }
 
-/// A new model of type `M` with the config's hyper-parameters, initialised from `seed`.
-fn build<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, seed: u64) -> (Dev, M) {
+/// A new model of type `M` with the method's settings, initialised from `seed`.
+fn build<M: Method<Dev> + BuildModule<Dev, f32>>(settings: &M::Config, seed: u64) -> (Dev, M) {
     let dev = Dev::seed_from_u64(seed);
     let mut model = M::build(&dev);
-    configure(&mut model, cfg);
+    model.configure(settings);
     (dev, model)
 }
 
-/// Sets the hyper-parameters a method keeps in its tensors (τ, ...).
-fn configure<M: Method<Dev>>(model: &mut M, cfg: &TrainConfig) {
-    model.set_hyperparameters(cfg);
-}
-
 fn eval_report<M: Method<Dev>>(model: &M, dev: &Dev, splits: &Splits, cfg: &TrainConfig) -> EvalReport {
-    let knn = KnnConfig { k: cfg.knn_k, temperature: cfg.knn_t };
+    let knn = KnnConfig { k: cfg.knn_k, temperature: cfg.knn_t as f32 };
     evaluate(model, dev, splits, &knn, &LinearProbeConfig::default())
 }
 
@@ -190,17 +146,17 @@ fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
     wall: Instant,
 ) -> Summary {
     let trained = eval_report(model, dev, splits, cfg);
-    let (_, baseline_model) = build::<M>(cfg, cfg.seed);
+    let (_, baseline_model) = build::<M>(&M::Config::default(), cfg.seed);
     let baseline = eval_report(&baseline_model, dev, splits, cfg);
     Summary {
-        method: cfg.method.clone(),
+        method: M::NAME.to_string(),
         encoder: cfg.encoder.clone(),
         dataset: cfg.dataset.clone(),
         epochs: state.epoch,
         train_images: splits.train.len(),
         test_images: splits.test.len(),
         knn_k: cfg.knn_k,
-        knn_t: cfg.knn_t,
+        knn_t: cfg.knn_t as f32,
         knn_top1: trained.knn_top1,
         linear_top1: trained.linear_top1,
         baseline_knn_top1: baseline.knn_top1,
@@ -215,133 +171,135 @@ fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
 }
 
 /// `selfsup train`: trains (or resumes), evaluates, writes the run directory.
-fn train_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
-    let wall = Instant::now();
-    let run = RunDir::create(out)?;
-    let splits = load_dataset(cfg)?;
-    let (dev, mut model) = build::<M>(cfg, cfg.seed);
-    let mut state = TrainState::default();
-    if resume {
-        let saved: TrainConfig = read_json(&run.config())?;
-        if saved.method != cfg.method || saved.encoder != cfg.encoder || saved.dataset != cfg.dataset {
-            return Err(Error::config(format!(
-                "{}: cannot resume a {} / {} run on {} as {} / {} on {}",
-                run.config().display(),
-                saved.method,
-                saved.encoder,
-                saved.dataset,
-                cfg.method,
-                cfg.encoder,
-                cfg.dataset
-            )));
+struct Train<'a> {
+    run: &'a RunConfig,
+    out: &'a Path,
+    resume: bool,
+    quiet: bool,
+}
+
+impl WithMethod for Train<'_> {
+    type Output = Result<Summary>;
+
+    fn call<M: Method<Dev> + BuildModule<Dev, f32>>(self, settings: &M::Config) -> Result<Summary> {
+        let Train { run: config, out, resume, quiet } = self;
+        let cfg = &config.train;
+        let wall = Instant::now();
+        let run = RunDir::create(out)?;
+        let splits = load_dataset(cfg)?;
+        let (dev, mut model) = build::<M>(settings, cfg.seed);
+        let mut state = TrainState::default();
+        if resume {
+            let saved = RunConfig::load(&run.config())?;
+            if saved.name() != config.name() || saved.train.encoder != cfg.encoder || saved.train.dataset != cfg.dataset {
+                return Err(Error::config(format!(
+                    "{}: cannot resume a {} / {} run on {} as {} / {} on {}",
+                    run.config().display(),
+                    saved.name(),
+                    saved.train.encoder,
+                    saved.train.dataset,
+                    config.name(),
+                    cfg.encoder,
+                    cfg.dataset
+                )));
+            }
+            load_model(&mut model, &run.checkpoint())?;
+            state = read_json(&run.state())?;
+            if !quiet {
+                println!("resuming {} from epoch {} (step {})", run.root.display(), state.epoch, state.step);
+            }
+        } else {
+            // A fresh run starts a fresh log.
+            let _ = std::fs::remove_file(run.metrics());
         }
-        load_model(&mut model, &run.checkpoint())?;
-        configure(&mut model, cfg);
-        state = read_json(&run.state())?;
+        write_json_atomic(&run.config(), config)?;
         if !quiet {
-            println!("resuming {} from epoch {} (step {})", run.root.display(), state.epoch, state.step);
+            println!(
+                "training {} ({} encoder) on {}: {} train / {} test images of {}x{}, {} epochs, batch {}",
+                M::NAME,
+                cfg.encoder,
+                cfg.dataset,
+                splits.train.len(),
+                splits.test.len(),
+                splits.train.height,
+                splits.train.width,
+                cfg.epochs,
+                cfg.batch_size
+            );
         }
-    } else {
-        // A fresh run starts a fresh log.
-        let _ = std::fs::remove_file(run.metrics());
+        let state = fit(&mut model, &dev, &splits.train, cfg, &run, state, quiet)?;
+        if !quiet {
+            println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
+        }
+        let summary = summarize(&model, &dev, &splits, cfg, &state, wall);
+        write_json_atomic(&run.summary(), &summary)?;
+        Ok(summary)
     }
-    write_json_atomic(&run.config(), cfg)?;
-    if !quiet {
-        println!(
-            "training {} ({} encoder) on {}: {} train / {} test images of {}x{}, {} epochs, batch {}",
-            cfg.method,
-            cfg.encoder,
-            cfg.dataset,
-            splits.train.len(),
-            splits.test.len(),
-            splits.train.height,
-            splits.train.width,
-            cfg.epochs,
-            cfg.batch_size
-        );
-    }
-    let state = fit(&mut model, &dev, &splits.train, cfg, &run, state, quiet)?;
-    if !quiet {
-        println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
-    }
-    let summary = summarize(&model, &dev, &splits, cfg, &state, wall);
-    write_json_atomic(&run.summary(), &summary)?;
-    Ok(summary)
 }
 
 /// `selfsup eval`: loads a checkpoint (and the `config.json` beside it) and evaluates it,
 /// optionally on another dataset.
-fn eval_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint: &Path) -> Result<Summary> {
-    let wall = Instant::now();
-    let splits = load_dataset(cfg)?;
-    let (dev, mut model) = build::<M>(cfg, cfg.seed);
-    load_model(&mut model, checkpoint)?;
-    // The training state beside the checkpoint says how far it was trained, if present.
-    let state: TrainState = read_json(&checkpoint.with_file_name("state.json"))
-        .unwrap_or(TrainState { epoch: cfg.epochs, ..TrainState::default() });
-    Ok(summarize(&model, &dev, &splits, cfg, &state, wall))
+struct Eval<'a> {
+    cfg: &'a TrainConfig,
+    checkpoint: &'a Path,
 }
 
-/// Picks the concrete encoder type for a config and calls `$f::<$method<Encoder, ...>>($args)`.
-macro_rules! for_encoder {
-    ($cfg:expr, $method:ident, $f:ident, $($arg:expr),*) => {
-        match $cfg.encoder.as_str() {
-            "convnet" => $f::<$method<SmallConvNet<Dev>, 256, 512, 128, f32, Dev>>($($arg),*),
-            "tiny-convnet" => $f::<$method<TinyConvNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
-            "resnet" => $f::<$method<SmallResNet<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
-            "vit" => $f::<$method<crate::nn::SmallVit<Dev>, 128, 512, 128, f32, Dev>>($($arg),*),
-            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported encoder"))),
-        }
-    };
-}
+impl WithMethod for Eval<'_> {
+    type Output = Result<Summary>;
 
-/// Picks the concrete method × encoder type for a config and calls `$f::<Type>($args)`.
-macro_rules! dispatch {
-    ($cfg:expr, $f:ident, $($arg:expr),*) => {
-        match $cfg.method.as_str() {
-            "simclr" => for_encoder!($cfg, SimClr, $f, $($arg),*),
-            "instdisc" => for_encoder!($cfg, InstDisc, $f, $($arg),*),
-            "moco" => for_encoder!($cfg, MoCo, $f, $($arg),*),
-            "moco-v1" => for_encoder!($cfg, MoCoV1, $f, $($arg),*),
-            "mochi" => for_encoder!($cfg, MoCHi, $f, $($arg),*),
-            "dim" => for_encoder!($cfg, Dim, $f, $($arg),*),
-            "cpc" => for_encoder!($cfg, Cpc, $f, $($arg),*),
-            _ => Err(validate($cfg).err().unwrap_or_else(|| Error::config("unsupported method"))),
-        }
-    };
+    fn call<M: Method<Dev> + BuildModule<Dev, f32>>(self, settings: &M::Config) -> Result<Summary> {
+        let Eval { cfg, checkpoint } = self;
+        let wall = Instant::now();
+        let splits = load_dataset(cfg)?;
+        let (dev, mut model) = build::<M>(settings, cfg.seed);
+        load_model(&mut model, checkpoint)?;
+        // The training state beside the checkpoint says how far it was trained, if present.
+        let state: TrainState = read_json(&checkpoint.with_file_name("state.json"))
+            .unwrap_or(TrainState { epoch: cfg.epochs, ..TrainState::default() });
+        Ok(summarize(&model, &dev, &splits, cfg, &state, wall))
+    }
 }
 
 /// Trains as `selfsup train` does; `out` is the run directory.
-pub fn train(cfg: &TrainConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
-    validate(cfg)?;
-    dispatch!(cfg, train_as, cfg, out, resume, quiet)
+pub fn train(run: &RunConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
+    validate(run)?;
+    with_method(&run.method, &run.train.encoder, Train { run, out, resume, quiet })?
 }
 
 /// Evaluates a checkpoint as `selfsup eval` does. The method and encoder come from the
 /// `config.json` next to the checkpoint; `dataset` overrides the dataset if given.
 pub fn eval(checkpoint: &Path, dataset: Option<&str>) -> Result<Summary> {
-    let config_path = checkpoint.with_file_name("config.json");
-    let mut cfg: TrainConfig = read_json(&config_path)?;
+    let mut run = RunConfig::load(&checkpoint.with_file_name("config.json"))?;
     if let Some(d) = dataset {
-        cfg.dataset = d.to_string();
+        run.train.dataset = d.to_string();
     }
-    validate(&cfg)?;
-    dispatch!(&cfg, eval_as, &cfg, checkpoint)
+    validate(&run)?;
+    with_method(&run.method, &run.train.encoder, Eval { cfg: &run.train, checkpoint })?
 }
 
 /// The frozen representation `h = f(x)` of every image of `data` (row-major, `n × dim`) and
-/// `dim`, for the method and encoder that `cfg` names: with the weights saved at `checkpoint`,
-/// or at random initialisation (seed `cfg.seed`, as the baseline of `selfsup train`) when it
-/// is `None`. No gradient is computed: notebooks use it to look inside a trained model.
-pub fn embed(cfg: &TrainConfig, checkpoint: Option<&Path>, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
-    validate(cfg)?;
-    dispatch!(cfg, embed_as, cfg, checkpoint, data)
+/// `dim`, for the method and encoder that `run` names: with the weights saved at `checkpoint`,
+/// or at random initialisation (seed `run.train.seed`, as the baseline of `selfsup train`) when
+/// it is `None`. No gradient is computed: notebooks use it to look inside a trained model.
+pub fn embed(run: &RunConfig, checkpoint: Option<&Path>, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
+    validate(run)?;
+    with_method(&run.method, &run.train.encoder, Embed { seed: run.train.seed, checkpoint, data })?
 }
 
-fn embed_as<M: Method<Dev> + BuildModule<Dev, f32>>(cfg: &TrainConfig, checkpoint: Option<&Path>, data: &ImageDataset) -> Result<(Vec<f32>, usize)> {
-    let (dev, mut model) = build::<M>(cfg, cfg.seed);
-    if let Some(path) = checkpoint {
-        load_model(&mut model, path)?;
+struct Embed<'a> {
+    seed: u64,
+    checkpoint: Option<&'a Path>,
+    data: &'a ImageDataset,
+}
+
+impl WithMethod for Embed<'_> {
+    type Output = Result<(Vec<f32>, usize)>;
+
+    fn call<M: Method<Dev> + BuildModule<Dev, f32>>(self, settings: &M::Config) -> Self::Output {
+        let (dev, mut model) = build::<M>(settings, self.seed);
+        if let Some(path) = self.checkpoint {
+            load_model(&mut model, path)?;
+        }
+        Ok(embed_dataset(&model, &dev, self.data, 500))
     }
-    Ok(embed_dataset(&model, &dev, data, 500))
 }

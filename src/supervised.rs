@@ -2,9 +2,10 @@
 //! through a linear classifier). It shows what the built-in dataset allows an encoder to
 //! reach, the ceiling the self-supervised methods are measured against.
 
-use crate::data::dataset::Splits;
+use crate::data::dataset::{ImageDataset, Splits};
 use crate::eval::accuracy;
-use crate::nn::ops::{Backend, Img};
+use crate::methods::distill::{distillation_loss, Distillation};
+use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::Encoder;
 use crate::train::{CosineSchedule, Optimizer, OptimizerKind};
 use dfdx::losses::cross_entropy_with_logits_loss;
@@ -44,8 +45,17 @@ impl<Enc: Encoder<D>, const F: usize, const K: usize, D: Backend> Classifier<Enc
     /// Trains with AdamW + cosine schedule for `epochs` (horizontal flips as the only
     /// augmentation) and returns the test top-1 accuracy.
     pub fn fit(&mut self, dev: &D, splits: &Splits, epochs: usize, batch: usize, lr: f64, seed: u64) -> f32 {
+        self.fit_with(dev, &splits.train, epochs, batch, lr, seed, None);
+        self.test_accuracy(dev, splits)
+    }
+
+    /// Trains on the images of `train` with their labels, and, with a `teacher`, on the
+    /// teacher's softened outputs too (knowledge distillation, see
+    /// [`crate::methods::distill`]): the same loop either way, so a student with and without a
+    /// teacher differ only in the loss.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_with(&mut self, dev: &D, train: &ImageDataset, epochs: usize, batch: usize, lr: f64, seed: u64, teacher: Option<(&dyn Fn(Img<D>) -> Mat<D>, Distillation)>) {
         crate::nn::ops::tune_allocator();
-        let train = &splits.train;
         assert!(train.num_classes() <= K, "Classifier: {} classes but only {K} outputs", train.num_classes());
         let n = train.len();
         let batch = batch.min(n);
@@ -61,16 +71,25 @@ impl<Enc: Encoder<D>, const F: usize, const K: usize, D: Backend> Classifier<Enc
             order.shuffle(&mut rng);
             for chunk in order.chunks_exact(batch) {
                 let mut pixels = Vec::with_capacity(batch * per);
-                let mut onehot = vec![0.0f32; batch * K];
-                for (j, &i) in chunk.iter().enumerate() {
+                let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
+                for &i in chunk {
                     let img = train.image(i);
                     let img = if rand::Rng::gen_bool(&mut rng, 0.5) { crate::augment::hflip(&img) } else { img };
                     pixels.extend_from_slice(&img.data);
-                    onehot[j * K + train.labels[i]] = 1.0;
                 }
                 let x: Img<D> = dev.tensor_from_vec(pixels, (batch, train.channels, train.height, train.width));
+                let soft = teacher.map(|(logits, kd)| (logits(x.clone()), kd));
                 let h = self.encoder.forward_train(x.traced(std::mem::replace(&mut grads, Gradients::leaky())));
-                let loss = cross_entropy_with_logits_loss(self.logits(h), dev.tensor_from_vec(onehot, (batch, Const::<K>)));
+                let logits = self.logits(h);
+                let loss = match soft {
+                    Some((t, kd)) => distillation_loss(logits.reshape_like(&(batch, K)), t, &labels, kd),
+                    // Without a teacher: cross-entropy with the labels (the same as α = 0).
+                    None => {
+                        let mut onehot = vec![0.0f32; batch * K];
+                        labels.iter().enumerate().for_each(|(j, &y)| onehot[j * K + y] = 1.0);
+                        cross_entropy_with_logits_loss(logits, dev.tensor_from_vec(onehot, (batch, Const::<K>)))
+                    }
+                };
                 grads = loss.backward();
                 opt.set_lr(schedule.lr(step));
                 opt.step(self, &grads).expect("optimizer step");
@@ -78,7 +97,12 @@ impl<Enc: Encoder<D>, const F: usize, const K: usize, D: Backend> Classifier<Enc
                 step += 1;
             }
         }
-        self.test_accuracy(dev, splits)
+    }
+
+    /// The logits of a batch in evaluation mode, without a tape (a teacher's outputs).
+    pub fn logits_eval(&self, x: Img<D>) -> Mat<D> {
+        let b = x.shape().0;
+        self.logits(self.encoder.forward_eval(x)).reshape_like(&(b, K))
     }
 
     /// Top-1 accuracy on the test split (BatchNorm in eval mode).

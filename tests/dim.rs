@@ -8,7 +8,7 @@ use dfdx::prelude::*;
 use selfsup::methods::dim_nce;
 use selfsup::nn::ops::Mat;
 use selfsup::run;
-use selfsup::train::TrainConfig;
+use selfsup::train::{RunConfig, TrainConfig};
 
 /// 3 images, 2 locations, 3 features: the inputs of `tests/golden/dim.py`.
 const GLOBAL: [f32; 9] = [1.0, 0.2, -0.3, 0.1, 0.9, 0.4, -0.5, 0.3, 0.8];
@@ -101,7 +101,8 @@ fn dim_beats_random_init_by_a_clear_margin() {
     // this budget it measured kNN 27.1% and linear 39.3% vs 20.7% and 29.4% at random init
     // (SimCLR: kNN 34.5%). The default 4-epoch run on 10 000 images goes further.
     let dir = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig { epochs: 2, train_images: 5_000, test_images: 1_000, ..TrainConfig::for_method("dim") };
+    let mut cfg = RunConfig::for_method("dim").unwrap();
+    cfg.train = TrainConfig { epochs: 2, train_images: 5_000, test_images: 1_000, ..cfg.train };
     let s = run::train(&cfg, dir.path(), false, true).unwrap();
     println!("{}", s.line());
     assert!(s.knn_top1 >= s.baseline_knn_top1 + 0.04, "kNN {} vs random init {}", s.knn_top1, s.baseline_knn_top1);

@@ -2,7 +2,8 @@
 
 use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
 use selfsup::figures::{Experiment, ExperimentRow};
-use selfsup::train::TrainConfig;
+use selfsup::methods::{moco, simclr};
+use selfsup::train::{RunConfig, TrainConfig};
 
 fn base() -> TrainConfig {
     TrainConfig { epochs: 1, train_images: 200, test_images: 100, batch_size: 32, ..TrainConfig::default() }
@@ -28,20 +29,20 @@ fn every_experiment_changes_only_its_parameter() {
         let s = sweep(name, &base()).unwrap();
         assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
         for setting in &s.settings {
-            assert_eq!(setting.config.train_images, 200, "{name}: the budget comes from the base config");
-            if !(*name == "negatives" && setting.config.method == "simclr") {
-                assert_eq!(setting.config.epochs, 1, "{name}: the budget comes from the base config");
+            assert_eq!(setting.config.train.train_images, 200, "{name}: the budget comes from the base config");
+            if !(*name == "negatives" && setting.config.name() == "simclr") {
+                assert_eq!(setting.config.train.epochs, 1, "{name}: the budget comes from the base config");
             }
         }
     }
-    let m: Vec<f64> = sweep("moco-momentum", &base()).unwrap().settings.iter().map(|s| s.config.momentum).collect();
+    let m: Vec<f64> = sweep("moco-momentum", &base()).unwrap().settings.iter().map(|s| s.config.settings::<moco::Config>().momentum).collect();
     assert_eq!(m, vec![0.0, 0.9, 0.99, 0.999, 0.9999]);
     let neg = sweep("negatives", &base()).unwrap();
     assert_eq!(neg.settings[0].value, 30.0, "SimCLR with B = 16 has 2B - 2 negatives");
-    assert_eq!(neg.settings.last().unwrap().config.queue_size, 16384);
+    assert_eq!(neg.settings.last().unwrap().config.settings::<moco::Config>().queue_size, 16384);
     let aug = sweep("augmentations", &base()).unwrap();
-    assert_eq!(aug.settings[1].config.color_strength, 0.0);
-    assert_eq!(aug.settings[2].config.crop_min_scale, 1.0);
+    assert_eq!(aug.settings[1].config.settings::<simclr::Config>().views.color_strength, 0.0);
+    assert_eq!(aug.settings[2].config.settings::<simclr::Config>().views.crop_min_scale, 1.0);
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
 }
@@ -51,7 +52,7 @@ fn every_experiment_changes_only_its_parameter() {
 #[test]
 fn the_batch_sweep_keeps_the_number_of_steps() {
     let s = sweep("negatives", &selfsup::experiments::default_base()).unwrap();
-    let steps: Vec<usize> = s.settings.iter().filter(|r| r.config.method == "simclr").map(|r| r.config.epochs * (r.config.train_images / r.config.batch_size)).collect();
+    let steps: Vec<usize> = s.settings.iter().filter(|r| r.config.name() == "simclr").map(|r| r.config.train.epochs * (r.config.train.train_images / r.config.train.batch_size)).collect();
     assert_eq!(steps.len(), 3);
     for st in &steps {
         assert!((*st as f64 - steps[1] as f64).abs() <= 0.01 * steps[1] as f64, "steps per setting: {steps:?}");
@@ -92,14 +93,24 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         ("mochi", "mochi", 10_000),
     ] {
         let s = sweep(name, &default_base()).unwrap();
-        let runs: Vec<_> = s.settings.iter().filter(|r| r.config.method == method).collect();
+        let runs: Vec<_> = s.settings.iter().filter(|r| r.config.name() == method).collect();
         assert!(!runs.is_empty(), "{name} trains {method}");
-        let recipe = TrainConfig::for_method(method);
+        let recipe = RunConfig::for_method(method).unwrap();
         for r in runs {
             // SimCLR's batch sweep keeps the number of optimizer steps, not of epochs.
-            let epochs = if name == "negatives" && method == "simclr" { recipe.epochs * r.config.batch_size / recipe.batch_size } else { recipe.epochs };
-            assert_eq!((r.config.epochs, r.config.train_images), (epochs, images), "{name}: {}", r.label);
-            assert_eq!((r.config.lr, r.config.color_strength), (recipe.lr, recipe.color_strength), "{name}: {}", r.label);
+            let (train, default) = (&r.config.train, &recipe.train);
+            let epochs = if name == "negatives" && method == "simclr" { default.epochs * train.batch_size / default.batch_size } else { default.epochs };
+            assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
+            assert_eq!(train.lr, default.lr, "{name}: {}", r.label);
+            // Only the swept setting differs from the method's own settings.
+            let swept = ["momentum", "queue_size", "tau"];
+            let differs: Vec<String> = selfsup::train::config::leaves(&serde_json::to_value(&r.config.method).unwrap())
+                .into_iter()
+                .zip(selfsup::train::config::leaves(&serde_json::to_value(&recipe.method).unwrap()))
+                .filter(|(a, b)| a != b)
+                .map(|(a, _)| a.0)
+                .collect();
+            assert!(differs.iter().all(|k| swept.contains(&k.as_str())), "{name}: {} changes {differs:?}", r.label);
         }
     }
 }

@@ -2,13 +2,14 @@
 //! required experiment is reported by name, and once its JSON exists its figures appear.
 
 use selfsup::figures::{generate, FiguresConfig};
-use selfsup::train::TrainConfig;
+use selfsup::train::{RunConfig, TrainConfig};
 
 #[test]
 fn figures_are_all_written_and_a_missing_experiment_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
-    let tiny = TrainConfig { epochs: 1, train_images: 128, test_images: 100, batch_size: 32, ..TrainConfig::default() };
+    let mut tiny = RunConfig::for_method("simclr").unwrap();
+    tiny.train = TrainConfig { epochs: 1, train_images: 128, test_images: 100, batch_size: 32, ..tiny.train };
     selfsup::run::train(&tiny, &run_dir, false, true).unwrap();
 
     let experiments = dir.path().join("experiments");
@@ -17,7 +18,7 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         out: dir.path().join("figures"),
         experiments: experiments.clone(),
         checkpoint: Some(run_dir.join("checkpoint.safetensors")),
-        train: TrainConfig { test_images: 100, ..TrainConfig::default() },
+        run: RunConfig { train: TrainConfig { test_images: 100, ..TrainConfig::default() }, ..tiny.clone() },
         quiet: true,
         ..FiguresConfig::default()
     };

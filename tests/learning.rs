@@ -6,7 +6,7 @@ use selfsup::data::shapes::{self, ShapesConfig};
 use selfsup::nn::TinyConvNet;
 use selfsup::run;
 use selfsup::supervised::Classifier;
-use selfsup::train::TrainConfig;
+use selfsup::train::{RunConfig, TrainConfig};
 use dfdx::prelude::*;
 
 #[test]
@@ -25,7 +25,8 @@ fn supervised_default_encoder_reaches_90_percent() {
 #[test]
 fn simclr_beats_random_init_by_a_clear_margin() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig { encoder: "tiny-convnet".into(), epochs: 2, train_images: 5_000, test_images: 1_000, ..TrainConfig::default() };
+    let mut cfg = RunConfig::for_method("simclr").unwrap();
+    cfg.train = TrainConfig { encoder: "tiny-convnet".into(), epochs: 2, train_images: 5_000, test_images: 1_000, ..cfg.train };
     let s = run::train(&cfg, dir.path(), false, true).unwrap();
     println!("{}", s.line());
     assert!(s.knn_top1 >= s.baseline_knn_top1 + 0.10, "kNN {} vs random init {}", s.knn_top1, s.baseline_knn_top1);

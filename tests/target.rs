@@ -1,6 +1,7 @@
 //! The target network (MoCo's key encoder, BYOL's target, DINO's teacher) under a real
 //! optimizer: it has its own tensor ids, no optimizer moves it, `m = 1` freezes it, `m = 0`
-//! makes it the online network, and a resumed run keeps the trained target.
+//! makes it the online network, and a resumed run keeps the trained target. BYOL's target is
+//! checked the same way: it receives no gradient and `τ_base = 1` freezes it.
 //!
 //! These are the tests that would have caught the kit's first MoCo, whose key encoder was a
 //! `clone()` of the query encoder: dfdx keeps a tensor's id on `clone()`, so the optimizer
@@ -9,14 +10,14 @@
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use selfsup::data::shapes::{self, ShapesConfig};
-use selfsup::methods::{Batch, Method, MoCo};
+use selfsup::methods::{byol, moco, Batch, Byol, Method, MoCo};
 use selfsup::nn::{Branch, Target, TinyConvNet};
 use selfsup::train::checkpoint::{load_model, save_model};
 use selfsup::train::optimizer::{Optimizer, OptimizerKind};
-use selfsup::train::TrainConfig;
 
 type Net = Branch<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 type Moco = MoCo<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
+type Byol_ = Byol<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 
 /// What the tests look at in each tensor, in visiting order: its dfdx id, whether an
 /// optimizer would train it, and its values.
@@ -67,16 +68,16 @@ fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
     a.iter().zip(b).flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs())).fold(0.0, f32::max)
 }
 
-/// A MoCo with a 32-key queue, `begin` called on a small `shapes` set, and `steps` real
-/// training steps (loss, backward, AdamW with weight decay, `after_step`) at momentum `m`.
-fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
+/// `model` (or a fresh one) configured with `settings`, `begin` called on a small `shapes`
+/// set, then `steps` real training steps (loss, backward, AdamW with weight decay,
+/// `after_step`), as the training loop does.
+fn train<M: Method<Cpu> + BuildModule<Cpu, f32>>(settings: &M::Config, steps: usize, model: Option<M>) -> (M, Cpu) {
     let dev = Cpu::seed_from_u64(7);
-    let mut model = model.unwrap_or_else(|| Moco::build(&dev));
-    let cfg = TrainConfig { momentum: m, queue_size: 32, ..TrainConfig::for_method("moco") };
-    model.set_hyperparameters(&cfg);
+    let mut model = model.unwrap_or_else(|| M::build(&dev));
+    model.configure(settings);
     let data = shapes::generate(&ShapesConfig { n_train: 64, n_test: 8, ..ShapesConfig::default() }).train;
     model.begin(&dev, &data);
-    let views = <Moco as Method<Cpu>>::views(&cfg, 32);
+    let views = model.views(32);
     let mut opt = Optimizer::new(&model, OptimizerKind::AdamW, 1e-2, 1e-2);
     let mut grads = model.alloc_grads();
     for step in 0..steps {
@@ -89,6 +90,11 @@ fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
         model.after_step((step + 1) as f32 / steps as f32);
     }
     (model, dev)
+}
+
+/// A MoCo with a 32-key queue trained for `steps` steps at momentum `m`.
+fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
+    train(&moco::Config { momentum: m, queue_size: 32, ..moco::Config::default() }, steps, model)
 }
 
 #[test]
@@ -155,4 +161,35 @@ fn start_from_copies_once_and_a_restored_target_is_kept() {
     assert!(resumed.key.is_initialised());
     assert_eq!(values(resumed.key.net()), values(trained.key.net()), "a resumed run must keep the trained key encoder");
     assert_ne!(values(resumed.key.net()), values(&resumed.query));
+}
+
+#[test]
+fn byol_target_gets_no_gradient_and_tau_one_freezes_it() {
+    let frozen = byol::Config { tau_base: 1.0, ..byol::Config::default() };
+    let (before, _) = train::<Byol_>(&frozen, 0, None);
+    assert_eq!(values(&before.online), values(before.target.net()), "the target starts as the online network's values");
+    let (after, dev) = train::<Byol_>(&frozen, 3, None);
+    let moved_online = max_abs_diff(&params(&before.online), &params(&after.online));
+    let moved_target = max_abs_diff(&params(before.target.net()), &params(after.target.net()));
+    assert!(moved_online > 1e-3, "the online network should train (moved {moved_online})");
+    assert_eq!(moved_target, 0.0, "τ = 1 must freeze the target (moved {moved_target})");
+    // No gradient reaches the target: the loss's tape holds none of its tensors.
+    let mut model = after;
+    assert_eq!(model.target.num_trainable_params(), 0);
+    let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
+    let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
+    let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
+    let grads = model.loss(&batch, &dev, Gradients::leaky()).backward();
+    // (`Gradients::get` panics on a tensor the backward pass never reached.)
+    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t))).is_ok();
+    assert!(!has_gradient(&model.target.net().projector.fc2.weight), "the target's projector received a gradient");
+    assert!(has_gradient(&model.online.projector.fc2.weight), "the online projector gets one");
+}
+
+#[test]
+fn byol_target_follows_the_online_network_with_the_cosine_rate() {
+    // τ_base = 0: the first update uses τ = 0 (a copy), later ones the schedule's τ > 0.
+    let (model, _) = train::<Byol_>(&byol::Config { tau_base: 0.0, ..byol::Config::default() }, 1, None);
+    assert_eq!(values(&model.online), values(model.target.net()), "τ = 0: ξ ← θ");
+    assert_eq!(model.tau, 1.0, "at the end of training the schedule reaches τ = 1");
 }

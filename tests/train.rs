@@ -3,10 +3,10 @@
 
 use dfdx::prelude::*;
 use selfsup::data::shapes::{self, ShapesConfig};
-use selfsup::methods::{Method, SimClr};
+use selfsup::methods::{moco, Method, SimClr, METHODS};
 use selfsup::nn::TinyConvNet;
 use selfsup::train::checkpoint::{load_model, save_model};
-use selfsup::train::{fit, CosineSchedule, RunDir, TrainConfig, TrainState};
+use selfsup::train::{fit, CosineSchedule, RunConfig, RunDir, TrainConfig, TrainState};
 use selfsup::Error;
 use std::process::Command;
 
@@ -147,6 +147,7 @@ fn selfsup(args: &[&str]) -> std::process::Output {
 fn cli_rejects_bad_usage_with_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["train", "--method", "nosuch"], "unknown method `nosuch`"),
+        (&["train", "--method", "mocco"], "did you mean `moco`?"),
         (&["train", "--epochs", "many"], "--epochs: `many` is not a valid value"),
         (&["train", "--epochs"], "--epochs needs a value"),
         (&["train", "--bogus"], "unexpected argument `--bogus`"),
@@ -160,8 +161,11 @@ fn cli_rejects_bad_usage_with_exit_code_2() {
         (&["train", "--crop-min-scale", "0"], "--crop-min-scale must be in (0, 1]"),
         (&["train", "--weight-decay", "-1"], "--weight-decay must be zero or positive"),
         (&["train", "--warmup-epochs", "-1"], "--warmup-epochs must be zero or positive"),
-        (&["train", "--momentum", "1.5"], "--momentum must be in [0, 1]"),
-        (&["train", "--queue-size", "0"], "--queue-size must be at least 1"),
+        (&["train", "--method", "moco", "--momentum", "1.5"], "--momentum must be in [0, 1]"),
+        (&["train", "--method", "moco", "--queue-size", "0"], "--queue-size must be at least 1"),
+        (&["train", "--method", "instdisc", "--bank-momentum", "-0.5"], "--bank-momentum must be in [0, 1]"),
+        (&["train", "--tau", "0"], "--tau must be positive"),
+        (&["train", "--optimizer", "adam"], "--optimizer: `adam` is not a valid value"),
         (&["eval"], "--checkpoint"),
         (&["eval", "--checkpoint", "/no/such/checkpoint.safetensors"], "/no/such/config.json"),
         (&["frobnicate"], "unknown command `frobnicate`"),
@@ -229,6 +233,10 @@ fn cli_resume_continues_a_run_and_refuses_a_different_one() {
     assert!(stderr.contains("config.json") && stderr.contains("cannot resume"), "{stderr}");
 }
 
+fn run_config(dir: &std::path::Path) -> RunConfig {
+    RunConfig::load(&dir.join("config.json")).unwrap()
+}
+
 #[test]
 fn cli_starts_from_the_methods_defaults_and_flags_override_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,11 +246,89 @@ fn cli_starts_from_the_methods_defaults_and_flags_override_them() {
         "--queue-size", "96", "--out", out.to_str().unwrap(), "--quiet",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
-    let recipe = TrainConfig::for_method("moco");
-    assert_ne!(recipe.lr, TrainConfig::default().lr, "MoCo has its own learning rate");
-    assert_eq!((config.lr, config.momentum), (recipe.lr, recipe.momentum), "unset flags keep MoCo's defaults");
-    assert_eq!((config.epochs, config.queue_size, config.batch_size), (1, 96, 32), "flags override them");
+    let config = run_config(&out);
+    let recipe = RunConfig::for_method("moco").unwrap();
+    assert_ne!(recipe.train.lr, TrainConfig::default().lr, "MoCo has its own learning rate");
+    assert_eq!(config.train.lr, recipe.train.lr, "unset flags keep MoCo's defaults");
+    let (settings, defaults) = (config.settings::<moco::Config>(), moco::Config::default());
+    assert_eq!(settings.momentum, defaults.momentum, "unset flags keep MoCo's defaults");
+    assert_eq!((config.train.epochs, settings.queue_size, config.train.batch_size), (1, 96, 32), "flags override them");
+}
+
+/// Every method's `Config::default()` and budget are what a run with no method flag records:
+/// the defaults are written in one place, the method's module.
+#[test]
+fn a_default_run_records_each_methods_own_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    for m in METHODS {
+        let out = dir.path().join(m.name);
+        let o = selfsup(&[
+            "train", "--method", m.name, "--epochs", "1", "--batch-size", "32", "--train-images", "64", "--test-images", "20",
+            "--out", out.to_str().unwrap(), "--quiet",
+        ]);
+        assert!(o.status.success(), "{}: {}", m.name, String::from_utf8_lossy(&o.stderr));
+        let recorded = run_config(&out);
+        let expected = RunConfig::for_method(m.name).unwrap();
+        assert_eq!(recorded.method, expected.method, "{}: config.json's method settings are its Config::default()", m.name);
+        let budget = TrainConfig { epochs: 1, batch_size: 32, train_images: 64, test_images: 20, ..expected.train.clone() };
+        assert_eq!(recorded.train, budget, "{}: config.json's loop settings are the method's budget", m.name);
+        let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["method"], m.name);
+    }
+}
+
+#[test]
+fn a_flag_of_another_method_names_the_methods_that_have_it() {
+    let o = selfsup(&["train", "--method", "simclr", "--queue-size", "96"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`--queue-size` is a setting of moco-v1, moco, mochi, not of simclr"), "{stderr}");
+    // A typo gets clap's suggestion.
+    let o = selfsup(&["train", "--method", "moco", "--momentun", "0.9"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unexpected argument `--momentun`") && stderr.contains("--momentum"), "{stderr}");
+}
+
+#[test]
+fn help_lists_the_chosen_methods_settings_with_their_defaults() {
+    let o = selfsup(&["train", "--method", "moco", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for want in ["--momentum", "[default: 0.99]", "--queue-size", "[default: 4096]", "--epochs", "[default: 12]", "mochi"] {
+        assert!(help.contains(want), "`{want}` missing from:\n{help}");
+    }
+    let o = selfsup(&["train", "--method", "mochi", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--hard-negatives") && help.contains("[default: 256]"), "{help}");
+    let o = selfsup(&["train", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--tau") && !help.contains("--momentum"), "simclr's settings by default: {help}");
+}
+
+#[test]
+fn config_json_round_trips_and_old_flat_configs_still_load() {
+    let run = RunConfig::for_method("mochi").unwrap();
+    let text = serde_json::to_string(&run).unwrap();
+    assert!(text.contains(r#""method":{"name":"mochi""#), "{text}");
+    assert_eq!(serde_json::from_str::<RunConfig>(&text).unwrap(), run);
+    // A typo in a hand-edited config.json is refused, naming the field.
+    let typo = text.replace("queue_size", "queue_sise");
+    let e = RunConfig::from_json(serde_json::from_str(&typo).unwrap()).unwrap_err();
+    assert!(e.contains("queue_sise"), "{e}");
+    // The flat layout of earlier versions: its values where the method has them.
+    let old = serde_json::json!({
+        "method": "moco", "encoder": "tiny-convnet", "dataset": "shapes", "epochs": 8, "batch_size": 64,
+        "optimizer": "adamw", "lr": 0.001, "weight_decay": 0.0001, "warmup_epochs": 0.5, "seed": 3,
+        "train_images": 0, "test_images": 0, "tau": 0.2, "momentum": 0.999, "queue_size": 128,
+        "color_strength": 1.0, "crop_min_scale": 0.5, "knn_k": 20, "knn_t": 0.1
+    });
+    let run = RunConfig::from_json(old).unwrap();
+    assert_eq!((run.name(), run.train.epochs, run.train.seed), ("moco", 8, 3));
+    let m = run.settings::<moco::Config>();
+    assert_eq!((m.tau, m.momentum, m.queue_size, m.views.crop_min_scale), (0.2, 0.999, 128, 0.5));
+    let e = RunConfig::from_json(serde_json::json!({"method": "nosuch"})).unwrap_err();
+    assert!(e.contains("unknown method `nosuch`"), "{e}");
 }
 
 #[test]
@@ -256,8 +342,9 @@ fn moco_v1_trains_saves_and_evaluates_from_the_cli() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["method"], "moco-v1");
-    let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config.momentum, TrainConfig::for_method("moco-v1").momentum, "MoCo's recipe");
+    let config = run_config(&out);
+    assert_eq!(config.name(), "moco-v1");
+    assert_eq!(config.settings::<moco::Config>().queue_size, 64, "the flag reaches MoCo v1's settings");
     // The checkpoint holds the linear head, so `eval` rebuilds the same model from it.
     let ckpt = out.join("checkpoint.safetensors");
     let o = selfsup(&["eval", "--checkpoint", ckpt.to_str().unwrap()]);

@@ -29,6 +29,7 @@ mod grid;
 mod patches;
 mod pipeline;
 mod solarize;
+mod views;
 
 use rand::RngCore;
 
@@ -45,6 +46,7 @@ pub use grid::{augmentation_tiles, image_grid_rgb8, render_augmentation_grid, re
 pub use patches::{mosaic, PatchGrid, PatchMosaic};
 pub use pipeline::{image_rng, MultiCrop, Pipeline, ViewBatch, ViewGenerator};
 pub use solarize::{solarize, Solarize};
+pub use views::ViewConfig;
 
 /// One step of an augmentation pipeline: takes an image and an RNG, returns a new image.
 ///

@@ -138,14 +138,21 @@ impl Pipeline {
     /// * view 1: [`GaussianBlur`] with `p = 1.0`, no solarisation;
     /// * view 2: [`GaussianBlur`] with `p = 0.1`, [`Solarize`] (threshold 0.5) with `p = 0.2`.
     pub fn byol_views(size: usize) -> (Self, Self) {
+        Self::byol_views_with(size, 1.0, 0.2, 1.0)
+    }
+
+    /// [`Pipeline::byol_views`] with colour strength `s` (jitter `(0.4s, 0.4s, 0.2s, 0.1s)`),
+    /// smallest crop area `min_scale` and probability `first_blur` of the first view's blur.
+    pub fn byol_views_with(size: usize, color_strength: f32, min_scale: f32, first_blur: f64) -> (Self, Self) {
+        let s = color_strength;
         let common = || {
             Self::new()
-                .then(RandomResizedCrop::new((size, size), (0.2, 1.0)))
+                .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
                 .then(RandomHorizontalFlip::new(0.5))
-                .then(ColorJitter::new(0.4, 0.4, 0.2, 0.1).with_p(0.8))
+                .then(ColorJitter::new(0.4 * s, 0.4 * s, 0.2 * s, (0.1 * s).min(0.5)).with_p(0.8))
                 .then(RandomGrayscale::new(0.2))
         };
-        let view1 = common().then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 1.0));
+        let view1 = common().then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, first_blur as f32));
         let view2 = common()
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.1))
             .then(Solarize::new(0.5, 0.2));

@@ -33,9 +33,11 @@
 
 use std::sync::Arc;
 
-use crate::augment::{ColorJitter, PatchGrid, PatchMosaic, Pipeline, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop, ViewGenerator};
+use crate::augment::{ColorJitter, PatchGrid, PatchMosaic, Pipeline, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop, ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce_from_logits;
-use crate::methods::{Batch, Method};
+use crate::methods::settings::check_tau;
+use crate::methods::{Batch, Method, Settings};
+use crate::train::TrainConfig;
 use crate::nn::functional::{dot_matrix, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::{Branch, Encoder};
@@ -43,12 +45,47 @@ use dfdx::nn::modules::{Linear, Repeated};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
-/// Epochs of `selfsup train --method cpc` when `--epochs` is not given: each image costs nine
-/// 24×24 patches (≈ 2.5× SimCLR's two 32×32 views). Against 23.8 / 23.9 / 26.2% kNN at random
-/// init (seeds 0 / 1 / 2), 2 epochs gave 48.8 / 43.5 / 40.1% and 3 epochs 54.4 / 49.9 / 45.5%,
-/// short of 20 points at seed 2; 4 epochs give 57.7 / 51.9 / 48.8% (see `docs/results.md`).
-pub const DEFAULT_EPOCHS: usize = 4;
+/// CPC's settings (`--method cpc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Temperature τ of InfoNCE over the predicted patches.
+    #[arg(long)]
+    pub tau: f64,
+    /// The crop and colour jitter before the patch grid (see [`cpc_pipeline`]).
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { tau: 0.1, views: ViewConfig::default() }
+    }
+}
+
+impl Settings for Config {
+    /// 4 epochs: each image costs nine 24×24 patches (≈ 2.5× SimCLR's two 32×32 views).
+    /// Against 23.8 / 23.9 / 26.2% kNN at random init (seeds 0 / 1 / 2), 2 epochs gave
+    /// 48.8 / 43.5 / 40.1% and 3 epochs 54.4 / 49.9 / 45.5%, short of 20 points at seed 2;
+    /// 4 epochs give 57.7 / 51.9 / 48.8% (see `docs/results.md`).
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        TrainConfig { epochs: 4, ..base }
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        check_tau(self.tau)?;
+        self.views.validate()
+    }
+
+    fn check_encoder(encoder: &str) -> crate::Result<()> {
+        if encoder == "vit" {
+            return Err(crate::Error::config("cpc feeds the encoder image patches; the vit encoder takes whole 32x32 images only"));
+        }
+        Ok(())
+    }
+}
 
 /// Patches along each side of the image.
 pub const GRID: usize = 3;
@@ -206,7 +243,8 @@ pub struct Cpc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D:
     pub context: Context<Z, E, D>,
     /// `W_1 … W_K`.
     pub predictors: Repeated<Linear<Z, Z, E, D>, STEPS>,
-    pub tau: f64,
+    /// τ and the views.
+    pub config: Config,
 }
 
 impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for Cpc<Enc, F, H, Z, E, D>
@@ -223,9 +261,8 @@ where
                 Self::module("branch", |s| &s.branch, |s| &mut s.branch),
                 Self::module("context", |s| &s.context, |s| &mut s.context),
                 Self::module("predictors", |s| &s.predictors, |s| &mut s.predictors),
-                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(crate::methods::simclr::DEFAULT_TAU)),
             ),
-            |(branch, context, predictors, tau)| Cpc { branch, context, predictors, tau },
+            |(branch, context, predictors)| Cpc { branch, context, predictors, config: Config::default() },
         )
     }
 }
@@ -246,9 +283,15 @@ pub fn cpc_pipeline(size: usize, color_strength: f32, min_scale: f32) -> Pipelin
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for Cpc<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "cpc";
+    type Config = Config;
 
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        let pipeline = cpc_pipeline(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32);
+    fn configure(&mut self, settings: &Config) {
+        self.config = settings.clone();
+    }
+
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        let views = &self.config.views;
+        let pipeline = cpc_pipeline(image_size, views.color_strength as f32, views.crop_min_scale as f32);
         ViewGenerator::from_transforms(vec![Arc::new(pipeline)])
     }
 
@@ -258,11 +301,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let (data, shape) = PatchGrid::tiles(side / GRID).extract_batch(&view.data, view.shape());
         let patches = dev.tensor_from_vec(data, (shape[0], shape[1], shape[2], shape[3])).traced(grads);
         let z = self.branch.forward_train(patches);
-        cpc_loss(z, &self.context, &self.predictors.modules, GRID, GRID, self.tau as f32)
-    }
-
-    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
-        self.tau = cfg.tau;
+        cpc_loss(z, &self.context, &self.predictors.modules, GRID, GRID, self.config.tau as f32)
     }
 
     /// The mean of the encoder features of the image's [`patch_grid`] patches.

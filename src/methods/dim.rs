@@ -33,7 +33,7 @@
 //! pipeline) and the global feature of one view is contrasted with the local features of the
 //! other, in both directions. Colour stays the easier cue for longer than in SimCLR
 //! (presumably because one location sees less of the shape than the whole view), so DIM's
-//! default colour strength is [`DEFAULT_COLOR_STRENGTH`] (2.0; SimCLR's is 1.0).
+//! default colour strength is 2.0 (SimCLR's is 1.0; see [`Config`]).
 //!
 //! Measured on 5 000 images, 2 epochs, τ = 0.1 (kNN top-1; random init 20.7%, SimCLR 34.5%):
 //! colour strength 1.0 → 17.5%, 1.5 → 24.4%, 2.0 → 27.1%, 3.0 → 24.5%; near single-view
@@ -43,15 +43,17 @@
 //! map as the only "location" → 29.0%. At 2.0, τ = 0.05 → 26.4%. Default run (4 epochs,
 //! 10 000 images): 53.1% (random init 21.2%); 40.5% at strength 1.0.
 
-use crate::augment::ViewGenerator;
+use crate::augment::{ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce_from_logits;
-use crate::methods::{stack_views, Batch, Method, SimClr};
+use crate::methods::settings::check_tau;
+use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::{Encoder, Mlp};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
 /// Deep InfoMax's InfoNCE loss for `N` images: `global: (N, d)` holds one global feature per
 /// image, `local: (N·P, d)` the local features, row `i·P + p` for image `i` at location `p`.
@@ -79,8 +81,31 @@ pub fn dim_nce<D: Device<f32>, T: Tape<f32, D>>(global: Mat<D, T>, local: Mat<D,
     info_nce_from_logits((positive.reshape_like(&(n * locations, 1)), negatives).concat_along(Axis::<1>))
 }
 
-/// `--color-strength` by default for DIM (see the module docs for the measurements).
-pub const DEFAULT_COLOR_STRENGTH: f64 = 2.0;
+/// Deep InfoMax's settings (`--method dim`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Temperature τ of the global-local InfoNCE.
+    #[arg(long)]
+    pub tau: f64,
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    /// τ = 0.1 and SimCLR's views with colour strength 2.0: colour stays the easier cue for
+    /// longer than in SimCLR (see the module docs for the measurements).
+    fn default() -> Self {
+        Self { tau: 0.1, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() } }
+    }
+}
+
+impl Settings for Config {
+    fn validate(&self) -> crate::Result<()> {
+        check_tau(self.tau)?;
+        self.views.validate()
+    }
+}
 
 /// Deep InfoMax's trainable parts: the encoder (kept for evaluation), the global head
 /// `g: F → H → Z` and the local head `ψ: F → F → Z` applied at every location, plus τ.
@@ -91,7 +116,8 @@ pub struct Dim<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D:
     pub global_head: Mlp<F, H, Z, E, D>,
     /// Local feature `ψ(m_p)` from the channel vector `m_p` of each location (1×1 convs).
     pub local_head: Mlp<F, F, Z, E, D>,
-    pub tau: f64,
+    /// τ and the views.
+    pub config: Config,
 }
 
 impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for Dim<Enc, F, H, Z, E, D>
@@ -108,9 +134,8 @@ where
                 Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
                 Self::module("global_head", |s| &s.global_head, |s| &mut s.global_head),
                 Self::module("local_head", |s| &s.local_head, |s| &mut s.local_head),
-                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(crate::methods::simclr::DEFAULT_TAU)),
             ),
-            |(encoder, global_head, local_head, tau)| Dim { encoder, global_head, local_head, tau },
+            |(encoder, global_head, local_head)| Dim { encoder, global_head, local_head, config: Config::default() },
         )
     }
 }
@@ -130,10 +155,15 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for Dim<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "dim";
+    type Config = Config;
+
+    fn configure(&mut self, settings: &Config) {
+        self.config = settings.clone();
+    }
 
     /// SimCLR's two augmented views (see the module docs for why two).
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        SimClr::<Enc, F, H, Z, f32, D>::views(cfg, image_size)
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(self.config.views.simclr(image_size))
     }
 
     /// `½ (L_N(global of view 1, locals of view 2) + L_N(global of view 2, locals of view 1))`.
@@ -141,14 +171,10 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let n = batch.views[0].shape()[0];
         // Both views in one batch, so BatchNorm normalises them with the same statistics.
         let (global, local, p) = self.features(stack_views(dev, &batch.views).traced(grads));
-        let tau = self.tau as f32;
+        let tau = self.config.tau as f32;
         let (global_1, global_2) = (global.with_empty_tape().slice((0..n, ..)), global.slice((n.., ..)));
         let (local_1, local_2) = (local.with_empty_tape().slice((0..n * p, ..)), local.slice((n * p.., ..)));
         (dim_nce(global_1, local_2, p, tau) + dim_nce(global_2, local_1, p, tau)) / 2.0
-    }
-
-    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
-        self.tau = cfg.tau;
     }
 
     fn embed(&self, x: Img<D>) -> Mat<D> {

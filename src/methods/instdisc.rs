@@ -23,9 +23,11 @@
 //! Keys come from the bank, so no gradient flows into them, and the number of negatives no
 //! longer depends on the batch size — the idea MoCo refines with a momentum encoder.
 
-use crate::augment::{Pipeline, ViewGenerator};
+use crate::augment::{ViewConfig, ViewGenerator};
 use crate::methods::infonce::info_nce;
-use crate::methods::{stack_views, Batch, Method};
+use crate::methods::settings::check_tau;
+use crate::methods::{stack_views, Batch, Method, Settings};
+use crate::train::TrainConfig;
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::heads::LinearHead;
@@ -34,6 +36,7 @@ use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
 // ANCHOR: memory_bank
 /// The bank update `V_i ← normalize(m·V_i + (1 − m)·q_i)` for each row `i` of `indices`, on a
@@ -71,11 +74,50 @@ pub fn sample_negatives(n_bank: usize, batch: &[usize], k: usize, rng: &mut impl
     (0..k).map(|_| others[rng.gen_range(0..others.len())]).collect()
 }
 
-/// Default number of negatives drawn from the bank per batch.
-pub const DEFAULT_NEGATIVES: usize = 4096;
+/// InstDisc's settings (`--method instdisc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Temperature τ of InfoNCE.
+    #[arg(long)]
+    pub tau: f64,
+    /// Momentum m of the memory-bank update V_i ← normalize(m·V_i + (1 − m)·q).
+    #[arg(long)]
+    pub bank_momentum: f64,
+    /// Negatives K drawn from the memory bank per batch.
+    #[arg(long)]
+    pub negatives: usize,
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
 
-/// InstDisc's parts: encoder `f`, head `g`, the memory bank `V` (saved with the weights), and
-/// its hyper-parameters τ, m and K.
+impl Default for Config {
+    /// The paper's bank momentum 0.5 and 4096 negatives; τ = 0.1 (the paper's 0.07 is for
+    /// 4096 negatives on ImageNet; the kit keeps SimCLR's measured 0.1). SimCLR's views.
+    fn default() -> Self {
+        Self { tau: 0.1, bank_momentum: 0.5, negatives: 4096, views: ViewConfig::default() }
+    }
+}
+
+impl Settings for Config {
+    /// Each bank entry moves once per epoch, so InstDisc needs more epochs than SimCLR: 15.
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        TrainConfig { epochs: 15, ..base }
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        check_tau(self.tau)?;
+        if !(0.0..=1.0).contains(&self.bank_momentum) {
+            return Err(crate::Error::config("--bank-momentum must be in [0, 1]"));
+        }
+        if self.negatives == 0 {
+            return Err(crate::Error::config("--negatives must be at least 1"));
+        }
+        self.views.validate()
+    }
+}
+
+/// InstDisc's parts: encoder `f`, head `g`, the memory bank `V`, and its settings (τ, m, K).
 #[derive(Debug, Clone)]
 pub struct InstDisc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
     /// `z = g(f(x))`: encoder `f` and the linear head `g: F → Z` (`H` is unused).
@@ -84,11 +126,7 @@ pub struct InstDisc<Enc, const F: usize, const H: usize, const Z: usize, E: Dtyp
     /// size depends on the dataset, and dfdx 0.13 saves only fixed-shape tensors, so it is
     /// not in checkpoints: a resumed run rebuilds it from the restored network.
     pub bank: Option<Tensor<(usize, usize), E, D>>,
-    pub tau: f64,
-    /// `m` of the bank update.
-    pub bank_momentum: f64,
-    /// `K`, negatives drawn per batch.
-    pub negatives: f64,
+    pub config: Config,
     /// The queries of the last batch and their image indices, for the bank update.
     pending: Option<(Vec<usize>, Vec<f32>)>,
     step: u64,
@@ -103,40 +141,27 @@ where
     type To<E2: Dtype, D2: Device<E2>> = InstDisc<Enc::To<E2, D2>, F, H, Z, E2, D2>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(
-            (
-                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
-                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(0.1)),
-                Self::scalar("bank_momentum", |s| &s.bank_momentum, |s| &mut s.bank_momentum, ScalarOptions::from_default(0.5)),
-                Self::scalar("negatives", |s| &s.negatives, |s| &mut s.negatives, ScalarOptions::from_default(DEFAULT_NEGATIVES as f64)),
-            ),
-            |(branch, tau, bank_momentum, negatives)| InstDisc {
-                branch,
-                bank: None,
-                tau,
-                bank_momentum,
-                negatives,
-                pending: None,
-                step: 0,
-            },
-        )
+        visitor.visit_fields(Self::module("branch", |s| &s.branch, |s| &mut s.branch), |branch| InstDisc {
+            branch,
+            bank: None,
+            config: Config::default(),
+            pending: None,
+            step: 0,
+        })
     }
 }
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for InstDisc<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "instdisc";
+    type Config = Config;
 
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        // One augmented view per image: the positive is the bank entry, not a second view.
-        ViewGenerator::from_transforms(vec![std::sync::Arc::new(Pipeline::simclr_with(
-            image_size,
-            cfg.color_strength as f32,
-            cfg.crop_min_scale as f32,
-        ))])
+    fn configure(&mut self, settings: &Config) {
+        self.config = settings.clone();
     }
 
-    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
-        self.tau = cfg.tau;
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        // One augmented view per image: the positive is the bank entry, not a second view.
+        ViewGenerator::from_transforms(vec![std::sync::Arc::new(self.config.views.simclr(image_size))])
     }
 
     /// Fills the bank with the current network's normalised embedding of every training
@@ -174,17 +199,17 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let k_pos = bank.clone().gather(dev.tensor_from_vec(batch.indices.clone(), (n,)));
         self.step += 1;
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x2545_F491_4F6C_DD1D));
-        let sample = sample_negatives(n_bank, &batch.indices, self.negatives as usize, &mut rng);
+        let sample = sample_negatives(n_bank, &batch.indices, self.config.negatives, &mut rng);
         let k = sample.len();
         let negatives = bank.gather(dev.tensor_from_vec(sample, (k,)));
         self.pending = Some((batch.indices.clone(), q.retaped::<NoneTape>().as_vec()));
-        info_nce(q, k_pos, negatives, self.tau as f32)
+        info_nce(q, k_pos, negatives, self.config.tau as f32)
     }
 
     fn after_step(&mut self, _progress: f32) {
         if let (Some((indices, q)), Some(bank)) = (self.pending.take(), self.bank.as_mut()) {
             let mut host = bank.as_vec();
-            update_memory_bank(&mut host, Z, &indices, &q, self.bank_momentum as f32);
+            update_memory_bank(&mut host, Z, &indices, &q, self.config.bank_momentum as f32);
             bank.copy_from(&host);
         }
     }

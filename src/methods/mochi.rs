@@ -25,23 +25,53 @@
 use crate::augment::ViewGenerator;
 use crate::methods::infonce::info_nce_with_extra;
 use crate::methods::moco::MoCo;
-use crate::methods::{Batch, Method};
+use crate::methods::{Batch, Method, Settings};
+use crate::train::TrainConfig;
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::Encoder;
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
 /// How many hard negatives to keep and how many points to synthesise per query.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
 pub struct Mixing {
-    /// `N`: the hardest keys of the queue that the mixes are drawn from.
+    /// N: the hardest keys of the queue that the mixes are drawn from.
+    #[arg(long = "hard-negatives", id = "n_hard")]
     pub n_hard: usize,
-    /// `s`: mixes of two hard negatives.
+    /// s: synthetic negatives mixed from two hard negatives.
+    #[arg(long = "mixes", id = "s")]
     pub s: usize,
-    /// `s'`: mixes of the query with a hard negative.
+    /// s′: synthetic negatives mixed from the query and a hard negative.
+    #[arg(long = "query-mixes", id = "s_prime")]
     pub s_prime: usize,
+}
+
+/// MoCHi's settings (`--method mochi`): MoCo's, plus the mixing.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    #[command(flatten)]
+    pub moco: crate::methods::moco::Config,
+    #[command(flatten)]
+    pub mixing: Mixing,
+}
+
+impl Settings for Config {
+    /// MoCo's budget: the same number of steps, so the `mochi` experiment compares like with like.
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        crate::methods::moco::Config::train_defaults(base)
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        if self.mixing.n_hard == 0 && self.mixing.s + self.mixing.s_prime > 0 {
+            return Err(crate::Error::config("--hard-negatives must be at least 1"));
+        }
+        self.moco.validate()
+    }
 }
 
 impl Default for Mixing {
@@ -148,13 +178,15 @@ where
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for MoCHi<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "mochi";
+    type Config = Config;
 
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        MoCo::<Enc, F, H, Z, f32, D>::views(cfg, image_size)
+    fn configure(&mut self, settings: &Config) {
+        self.moco.configure(&settings.moco);
+        self.mixing = settings.mixing;
     }
 
-    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
-        self.moco.set_hyperparameters(cfg);
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        self.moco.views(image_size)
     }
 
     fn begin(&mut self, dev: &D, data: &crate::data::dataset::ImageDataset) {
@@ -170,7 +202,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.step.wrapping_mul(0x2545_F491_4F6C_DD1D));
         let synthetic = synthesize_batch(&pass.q.as_vec(), &queue, Z, &self.mixing, &mut rng);
         let extra = dev.tensor_from_vec(synthetic, (n, self.mixing.s + self.mixing.s_prime, Z));
-        info_nce_with_extra(pass.q, pass.k_pos, pass.negatives, extra, self.moco.tau as f32)
+        info_nce_with_extra(pass.q, pass.k_pos, pass.negatives, extra, self.moco.config.tau as f32)
     }
 
     fn after_step(&mut self, progress: f32) {

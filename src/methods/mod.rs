@@ -1,24 +1,35 @@
 //! The self-supervised methods, one module each, in the order of the course.
 //!
 //! Every method is a [`Method`]: a dfdx tensor collection (its trainable parts and any state
-//! such as queues or teachers, all saved in checkpoints) with a loss for one batch of views.
+//! such as queues or teachers, all saved in checkpoints) with a loss for one batch of views,
+//! and a `Config` with its own settings (see [`registry`], the list of methods).
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 
+pub mod barlow;
+pub mod byol;
 pub mod cpc;
 pub mod dim;
+pub mod distill;
 pub mod infonce;
 pub mod instdisc;
 pub mod mochi;
 pub mod moco;
+pub mod registry;
+pub mod settings;
 pub mod simclr;
 
+pub use barlow::{barlow_twins_loss, BarlowTwins};
+pub use byol::{byol_loss, Byol};
 pub use cpc::Cpc;
 pub use dim::{dim_nce, Dim};
+pub use distill::{distillation_loss, Distillation};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;
 pub use mochi::MoCHi;
 pub use moco::{MoCo, MoCoV1};
+pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
+pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
 
 use crate::augment::{ViewBatch, ViewGenerator};
@@ -31,8 +42,15 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     /// The name used on the command line (`--method NAME`) and in run summaries.
     const NAME: &'static str;
 
+    /// The method's own settings (τ, momentum, views, ...), kept in the model by
+    /// [`Method::configure`]. A freshly built model has `Config::default()`.
+    type Config: Settings;
+
+    /// Sets the method's settings.
+    fn configure(&mut self, settings: &Self::Config);
+
     /// The views this method trains on, for images of side `image_size`.
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator;
+    fn views(&self, image_size: usize) -> ViewGenerator;
 
     /// The loss of one batch. `batch.views[v]` holds view `v` of every image in the batch;
     /// the method puts them on `dev`, traces them with `grads`, and returns a scalar on the
@@ -46,9 +64,6 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     /// Called after each optimizer step with the fraction of training done (momentum
     /// encoders, queues, centres...). Nothing by default.
     fn after_step(&mut self, _progress: f32) {}
-
-    /// Copies the hyper-parameters this method keeps (τ, momentum, ...) from a run config.
-    fn set_hyperparameters(&mut self, _cfg: &crate::train::TrainConfig) {}
 
     /// The representation used for evaluation: the encoder's output in eval mode.
     fn embed(&self, x: Img<D>) -> Mat<D>;

@@ -14,14 +14,16 @@
 //! dominate the denominator). Negatives come from the batch, so SimCLR needs large batches;
 //! MoCo keeps them in a queue instead.
 
-use crate::augment::{Pipeline, ViewGenerator};
-use crate::methods::{stack_views, Batch, Method};
+use crate::augment::{ViewConfig, ViewGenerator};
+use crate::methods::settings::check_tau;
+use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, fresh_copy, l2_normalize};
 use crate::nn::ops::{Backend, Img, Mat};
 use crate::nn::{Branch, Encoder};
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
 // ANCHOR: nt_xent
 /// NT-Xent over `z = [z⁽¹⁾; z⁽²⁾]`, a `(2N, D)` batch where rows `i` and `i + N` are the two
@@ -58,19 +60,42 @@ pub fn nt_xent<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, tau: f32) -> Tenso
 }
 // ANCHOR_END: nt_xent
 
+/// SimCLR's settings (`--method simclr`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Temperature τ of the contrastive softmax.
+    #[arg(long)]
+    pub tau: f64,
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    /// τ = 0.1: the paper uses 0.5 for CIFAR-10 at batch 512; the kit's batches of 64 on small
+    /// images learn best at 0.1 (`selfsup experiment temperature`). SimCLR's views with the
+    /// kit's default crop and colour strength ([`ViewConfig::default`]).
+    fn default() -> Self {
+        Self { tau: 0.1, views: ViewConfig::default() }
+    }
+}
+
+impl Settings for Config {
+    fn validate(&self) -> crate::Result<()> {
+        check_tau(self.tau)?;
+        self.views.validate()
+    }
+}
+
 /// SimCLR's trainable parts: encoder `f` (kept for evaluation) and projection head `g`
-/// (thrown away), plus the temperature τ (saved with the weights).
+/// (thrown away), plus its settings.
 #[derive(Debug, Clone)]
 pub struct SimClr<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
     /// `z = g(f(x))`: encoder `f` and projection head `g`.
     pub branch: Branch<Enc, F, H, Z, E, D>,
-    /// τ of NT-Xent. The paper uses 0.5 for CIFAR-10 at batch 512; smaller values sharpen the
-    /// softmax and weigh hard negatives more.
-    pub tau: f64,
+    /// τ and the views. Smaller τ sharpens the softmax and weighs hard negatives more.
+    pub config: Config,
 }
-
-/// Default τ for the kit's small images and batches (see `selfsup experiment temperature`).
-pub const DEFAULT_TAU: f64 = 0.1;
 
 impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for SimClr<Enc, F, H, Z, E, D>
 where
@@ -81,31 +106,26 @@ where
     type To<E2: Dtype, D2: Device<E2>> = SimClr<Enc::To<E2, D2>, F, H, Z, E2, D2>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(
-            (
-                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
-                Self::scalar("tau", |s| &s.tau, |s| &mut s.tau, ScalarOptions::from_default(DEFAULT_TAU)),
-            ),
-            |(branch, tau)| SimClr { branch, tau },
-        )
+        visitor.visit_fields(Self::module("branch", |s| &s.branch, |s| &mut s.branch), |branch| SimClr { branch, config: Config::default() })
     }
 }
 
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for SimClr<Enc, F, H, Z, f32, D> {
     const NAME: &'static str = "simclr";
+    type Config = Config;
 
-    fn views(cfg: &crate::train::TrainConfig, image_size: usize) -> ViewGenerator {
-        ViewGenerator::two_view(Pipeline::simclr_with(image_size, cfg.color_strength as f32, cfg.crop_min_scale as f32))
+    fn configure(&mut self, settings: &Config) {
+        self.config = settings.clone();
+    }
+
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(self.config.views.simclr(image_size))
     }
 
     fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
         // Both views in one batch: BatchNorm sees all 2N images, as in SimCLR's global BN.
         let x = stack_views(dev, &batch.views).traced(grads);
-        nt_xent(self.branch.forward_train(x), self.tau as f32)
-    }
-
-    fn set_hyperparameters(&mut self, cfg: &crate::train::TrainConfig) {
-        self.tau = cfg.tau;
+        nt_xent(self.branch.forward_train(x), self.config.tau as f32)
     }
 
     fn embed(&self, x: Img<D>) -> Mat<D> {

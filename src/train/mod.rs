@@ -7,7 +7,7 @@ pub mod progress;
 pub mod schedule;
 pub mod trainer;
 
-pub use config::TrainConfig;
+pub use config::{RunConfig, TrainConfig};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use schedule::CosineSchedule;
 pub use trainer::{fit, TrainState};

@@ -71,7 +71,7 @@ pub fn fit<M: Method<D>, D: Backend>(
     let schedule = CosineSchedule::new(cfg.lr, (cfg.warmup_epochs * steps_per_epoch as f64) as usize, total);
     model.begin(dev, data);
     let mut opt = Optimizer::new(model, cfg.optimizer, cfg.lr, cfg.weight_decay);
-    let views = M::views(cfg, data.height);
+    let views = model.views(data.height);
     let mut metrics = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,0 +1,136 @@
+//! # Barlow Twins — self-supervised learning by redundancy reduction (Zbontar et al., ICML 2021)
+//!
+//! No negatives, no second network. Two views of each of `N` images go through the same
+//! encoder and projector, giving `z^A` and `z^B` (`N × D`). Each output dimension is
+//! standardised over the batch, view by view (`ẑ = (z − mean) / std`), and the two views are
+//! compared through their **cross-correlation matrix**
+//!
+//! ```text
+//! C_ij = (1/N) Σ_b ẑ^A_{b,i} ẑ^B_{b,j}                     (D × D, every entry in [−1, 1])
+//! L    = Σ_i (1 − C_ii)²  +  λ Σ_i Σ_{j≠i} C_ij²
+//!        invariance         redundancy reduction
+//! ```
+//!
+//! The first term makes each dimension agree across the two views (invariance to the
+//! augmentations); the second decorrelates different dimensions, so they cannot all carry the
+//! same information. A collapsed network (every `z` equal) has zero variance, so its
+//! standardised outputs are meaningless and `C` cannot reach the identity: collapse is
+//! prevented by the loss itself, without negatives, momentum encoder or stop-gradient.
+//!
+//! **λ.** The redundancy term has `D(D − 1)` entries against `D` for invariance. The paper's
+//! `λ = 5·10⁻³` is for `D = 8192`; the kit's projector gives `D = 128` (see [`Config`]).
+
+use crate::augment::{ViewConfig, ViewGenerator};
+use crate::methods::{stack_views, Batch, Method, Settings};
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Branch, Encoder};
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
+
+/// Epsilon of the per-dimension standardisation (BatchNorm's).
+pub const STANDARDISE_EPS: f64 = 1e-5;
+
+// ANCHOR: barlow_twins
+/// The Barlow Twins loss of two views `z_a`, `z_b` (`N × D`, row `b` of each is image `b`):
+/// standardise each dimension over the batch, view by view (biased variance, `ε = 10⁻⁵`), then
+/// `Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij²` with `C = ẑ_aᵀ ẑ_b / N`.
+pub fn barlow_twins_loss<D: Device<f32>, T: Tape<f32, D> + Merge<T>>(z_a: Mat<D, T>, z_b: Mat<D, T>, lambda: f32) -> Tensor<Rank0, f32, D, T> {
+    let (n, d) = *z_a.shape();
+    assert_eq!(z_b.shape(), &(n, d), "barlow_twins_loss: both views need the same (N, D) shape");
+    assert!(n >= 2, "barlow_twins_loss: standardising over the batch needs at least 2 images");
+    let dev = z_a.device().clone();
+    // BEGIN SOLUTION
+    // HINT: `normalize::<Axis<0>>(eps)` standardises every column (dimension) over the rows.
+    // HINT: C = ẑ_aᵀ ẑ_b / N is D × D; weigh (C − I)² by 1 on the diagonal and λ elsewhere.
+    let z_a = z_a.normalize::<Axis<0>>(STANDARDISE_EPS);
+    let z_b = z_b.normalize::<Axis<0>>(STANDARDISE_EPS);
+    let c = z_a.permute::<_, Axes2<1, 0>>().matmul(z_b) / n as f32;
+    let (mut identity, mut weight) = (vec![0.0f32; d * d], vec![lambda; d * d]);
+    for i in 0..d {
+        identity[i * d + i] = 1.0;
+        weight[i * d + i] = 1.0;
+    }
+    let off_target = c - dev.tensor_from_vec(identity, (d, d));
+    (off_target.square() * dev.tensor_from_vec(weight, (d, d))).sum()
+    // END SOLUTION
+}
+// ANCHOR_END: barlow_twins
+
+/// Barlow Twins' settings (`--method barlow`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// λ: weight of the redundancy-reduction (off-diagonal) term.
+    #[arg(long)]
+    pub lambda: f64,
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    /// λ = 1/D = 1/128 ≈ 0.0078: with `D` dimensions the off-diagonal sum has `D(D − 1)`
+    /// terms, so scaling λ with `1/D` keeps the two terms' balance as `D` changes (the paper's
+    /// 0.005 at `D = 8192` is of the same order as its own `1/D`-scaled neighbours; Tsai et al.
+    /// 2021 argue for `1/D`). SimCLR's views.
+    fn default() -> Self {
+        Self { lambda: 1.0 / 128.0, views: ViewConfig::default() }
+    }
+}
+
+impl Settings for Config {
+    fn validate(&self) -> crate::Result<()> {
+        if !(self.lambda >= 0.0 && self.lambda.is_finite()) {
+            return Err(crate::Error::config("--lambda must be zero or positive"));
+        }
+        self.views.validate()
+    }
+}
+
+/// Barlow Twins' trainable parts: encoder `f` and projector `g` (`F → H → Z`), shared by both
+/// views.
+#[derive(Debug, Clone)]
+pub struct BarlowTwins<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub branch: Branch<Enc, F, H, Z, E, D>,
+    pub config: Config,
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for BarlowTwins<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = BarlowTwins<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(Self::module("branch", |s| &s.branch, |s| &mut s.branch), |branch| BarlowTwins { branch, config: Config::default() })
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for BarlowTwins<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "barlow";
+    type Config = Config;
+
+    fn configure(&mut self, settings: &Config) {
+        self.config = settings.clone();
+    }
+
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        ViewGenerator::two_view(self.config.views.simclr(image_size))
+    }
+
+    /// Both views through the network in one batch (the network's own BatchNorm sees all 2N
+    /// images), then the loss standardises each view on its own statistics.
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        let n = batch.views[0].shape()[0];
+        let z = self.branch.forward_train(stack_views(dev, &batch.views).traced(grads));
+        let (z_a, z_b) = (z.with_empty_tape().slice((0..n, ..)), z.slice((n.., ..)));
+        barlow_twins_loss(z_a, z_b, self.config.lambda as f32)
+    }
+
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.branch.encoder.forward_eval(x)
+    }
+}
