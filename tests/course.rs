@@ -256,11 +256,11 @@ fn release_holds_the_tracked_student_files_and_its_exercises_build_and_fail_with
     // A student's first `cargo test` in exercises/: the stubs compile and every public test
     // fails on a `todo!()`. The bundle is synced into a fixed folder and builds into the
     // grader's build folder (same profile), so dependencies compile once across runs.
-    // Like the grader's sandboxes, the copy compiles the library with light optimisation
+    // Like the grader's sandboxes, the copy compiles the library without optimisation
     // (a cargo config beside it, not part of the released bundle).
     let student = root().join("target/course/bundle");
     let mut files = course::fsutil::read_tree(&out).unwrap();
-    files.insert(PathBuf::from(".cargo/config.toml"), b"[profile.dev.package.selfsup]\nopt-level = 1\n".to_vec());
+    files.insert(PathBuf::from(".cargo/config.toml"), course::sandbox::LIBRARY_PROFILE.trim_start().as_bytes().to_vec());
     course::fsutil::sync(&student, &files).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = std::process::Command::new(cargo)
