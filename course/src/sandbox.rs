@@ -129,14 +129,23 @@ impl<'a> Sandbox<'a> {
     pub fn new(root: &'a Path, ex: &'a Exercise, purpose: &str) -> Result<Self, String> {
         let dir = root.join("target/course/sandbox").join(purpose).join(ex.name);
         let _ = fs::remove_dir_all(&dir);
-        crate::fsutil::sync(&dir, &Self::files(root, ex)?)?;
+        crate::fsutil::sync(&dir, &Self::files(root, ex, purpose)?)?;
         Ok(Sandbox { root, ex, dir })
     }
 
-    /// The grader's files of `ex`'s sandbox (relative path → content), `src/` aside.
-    fn files(root: &Path, ex: &Exercise) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+    /// The grader's files of `ex`'s sandbox for `purpose` (relative path → content), `src/`
+    /// aside.
+    ///
+    /// The package's version carries the purpose (`0.1.0-grade-1`): cargo names a workspace
+    /// root's artifacts by its name, version and path *relative to the workspace*, which is the
+    /// same for every sandbox of an exercise, so without it the sandboxes of two students
+    /// graded at once would build the same test executables in the shared build folder, and
+    /// one student's tests could run the other's code.
+    fn files(root: &Path, ex: &Exercise, purpose: &str) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
         let library = crate::library::prepare(root, ex)?;
-        let toml = format!("{}\n[workspace]\n\n{PROFILE}{LIBRARY_PROFILE}", manifest(ex, &library.to_string_lossy()));
+        let tag: String = purpose.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let manifest = manifest(ex, &library.to_string_lossy()).replacen("version = \"0.1.0\"", &format!("version = \"0.1.0-{tag}\""), 1);
+        let toml = format!("{manifest}\n[workspace]\n\n{PROFILE}{LIBRARY_PROFILE}");
         let read = |rel: &str| fs::read(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
         let mut files = BTreeMap::from([
             (PathBuf::from("Cargo.toml"), toml.into_bytes()),
@@ -156,7 +165,7 @@ impl<'a> Sandbox<'a> {
     /// so a warm build takes seconds. Errors if the stub does not build.
     pub fn warm_up(root: &'a Path, ex: &'a Exercise, limits: &Limits) -> Result<(), String> {
         let dir = root.join("target/course/sandbox/warm-up").join(ex.name);
-        let mut files = Self::files(root, ex)?;
+        let mut files = Self::files(root, ex, "warm-up")?;
         files.insert(PathBuf::from("src/lib.rs"), crate::generate::lib_rs(root, ex, crate::generate::Flavour::Stub)?.into_bytes());
         crate::fsutil::sync(&dir, &files)?;
         let sandbox = Sandbox { root, ex, dir };
@@ -368,6 +377,14 @@ pub fn clip(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandboxes_of_an_exercise_build_distinct_packages() {
+        let root = crate::default_root();
+        let ex = crate::catalog::find("mochi").unwrap();
+        let toml = |purpose: &str| String::from_utf8(Sandbox::files(&root, ex, purpose).unwrap()[Path::new("Cargo.toml")].clone()).unwrap();
+        assert!(toml("grade/0").contains("version = \"0.1.0-grade-0\"") && toml("grade/1").contains("version = \"0.1.0-grade-1\""), "{}", toml("grade/0"));
+    }
 
     #[test]
     fn points_default_to_one() {
