@@ -221,7 +221,8 @@ fn release_holds_the_tracked_student_files_and_its_exercises_build_and_fail_with
     expected.extend([PathBuf::from("Cargo.toml"), PathBuf::from("exercises/Cargo.lock")]);
     expected.sort();
     assert_eq!(course::fsutil::list_files(&out), expected);
-    assert!(!out.join("solutions").exists() && !out.join("tests").exists() && !out.join("course").exists());
+    assert!(!out.join("solutions").exists() && !out.join("tests").exists() && !out.join("course/src").exists() && !out.join("course/spec").exists());
+    assert_eq!(course::fsutil::list_files(&out.join("course")), [PathBuf::from("README.md")], "of the grader, only its README");
     for read in ["results/experiments/mochi.json", "notebooks/01_contrastive.ipynb", "slides/build.sh", "exercises/Cargo.lock"] {
         assert!(out.join(read).is_file(), "{read} missing from the bundle");
     }

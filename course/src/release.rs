@@ -3,8 +3,8 @@
 //! `git ls-files` (nothing untracked: no build output, no rendered figures, no notebook
 //! checkpoints): the library, `exercises/`, `notebooks/`, `slides/`, `results/` (which the
 //! notebooks and slides read), `docs/` and `bench/` (which README links) and the top-level
-//! files below — never `solutions/`, the hidden
-//! tests or this tool. The generated exercises must be current (`generate --check`) first.
+//! files below, and this tool's `README.md` (how grading works, which README links) — never
+//! `solutions/`, the hidden tests or this tool's code and specs. The generated exercises must be current (`generate --check`) first.
 
 use crate::fsutil::write_file;
 use std::fs;
@@ -16,6 +16,8 @@ pub const FOLDERS: &[&str] = &["src", "exercises", "notebooks", "slides", "resul
 /// Tracked top-level files that go into the bundle (`Cargo.toml` is rewritten, see
 /// [`student_manifest`]).
 pub const FILES: &[&str] = &["Cargo.lock", "README.md", "LICENSE-MIT", "LICENSE-APACHE", ".gitignore"];
+/// Tracked files in other folders that go into the bundle: how grading works, for students too.
+pub const OTHER_FILES: &[&str] = &["course/README.md"];
 
 /// The library's manifest without the instructors' parts: the `course` workspace member and
 /// dev-dependency. Errors if the manifest no longer has the expected lines.
@@ -50,7 +52,7 @@ pub fn bundle_files(root: &Path) -> Result<Vec<PathBuf>, String> {
     let keep = |rel: &Path| {
         let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
         let top = rel.components().count() == 1;
-        (FOLDERS.contains(&first.as_str()) && !top) || (top && FILES.contains(&first.as_str()))
+        (FOLDERS.contains(&first.as_str()) && !top) || (top && FILES.contains(&first.as_str())) || OTHER_FILES.iter().any(|f| rel == Path::new(f))
     };
     Ok(tracked_files(root)?.into_iter().filter(|rel| keep(rel) && root.join(rel).is_file()).collect())
 }
@@ -91,7 +93,7 @@ mod tests {
         let root = tmp.path();
         let git = |args: &[&str]| assert!(Command::new("git").args(args).current_dir(root).output().unwrap().status.success(), "git {args:?}");
         git(&["init", "-q"]);
-        for rel in ["src/lib.rs", "results/experiments/a.json", "notebooks/01.ipynb", "solutions/x/src/lib.rs", "tests/hidden/x.rs", "README.md", "notes.txt"] {
+        for rel in ["src/lib.rs", "results/experiments/a.json", "notebooks/01.ipynb", "solutions/x/src/lib.rs", "tests/hidden/x.rs", "README.md", "notes.txt", "course/README.md", "course/src/main.rs", "course/spec/x/mutants.txt"] {
             write_file(&root.join(rel), "tracked").unwrap();
         }
         git(&["add", "."]);
@@ -100,6 +102,6 @@ mod tests {
         }
         let files = bundle_files(root).unwrap();
         let names: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["README.md", "notebooks/01.ipynb", "results/experiments/a.json", "src/lib.rs"]);
+        assert_eq!(names, ["README.md", "course/README.md", "notebooks/01.ipynb", "results/experiments/a.json", "src/lib.rs"]);
     }
 }
