@@ -8,13 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-echo "== notebooks: install Jupyter and evcxr_jupyter if missing"
+echo "== notebooks: install Jupyter (in setup.sh's virtual environment) and evcxr_jupyter if missing"
 notebooks/setup.sh --no-open
-export PATH="$HOME/.cargo/bin:$PATH"
+# setup.sh installs Jupyter, nbclient and nbconvert into this venv, not system-wide: its
+# `jupyter` and `python` are the ones that have them (same default as setup.sh).
+VENV=${SELFSUP_VENV:-$PWD/notebooks/.venv}
+export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+PYTHON="$VENV/bin/python"
 jupyter kernelspec list
 
 echo "== notebooks: committed notebooks carry no outputs"
-python3 notebooks/check.py --clean-only
+"$PYTHON" notebooks/check.py --clean-only
 
 # The display layer's unit tests (src/notebook.rs) and the figure tests (tests/learned_figures.rs)
 # run with the rest of `cargo test --release` in .ci/run.
@@ -22,4 +26,4 @@ python3 notebooks/check.py --clean-only
 echo "== notebooks: execute every notebook headless with the Rust kernel"
 # The first notebook builds the kit for evcxr once (several minutes, not counted in the
 # budget: the warm-up below does it); :cache keeps the build for the rest.
-python3 notebooks/check.py --warm-up --html target/notebooks-html
+"$PYTHON" notebooks/check.py --warm-up --html target/notebooks-html

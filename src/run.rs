@@ -85,8 +85,12 @@ impl Summary {
     }
 }
 
+/// Mixed into the seed that draws the test subset, so that it is not drawn like the train one.
+const TEST_SUBSET_STREAM: u64 = 0x7e57_5e7;
+
 /// Loads the dataset a config names (grayscale is replicated to RGB: the encoders take 3
-/// channels), keeping at most `train_images` / `test_images` images when non-zero.
+/// channels), keeping a class-balanced random subset of `train_images` / `test_images` images
+/// when non-zero ([`ImageDataset::balanced_subset`], drawn from the config's seed).
 pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
     let spec: DatasetSpec = cfg.dataset.parse()?;
     let mut splits = match spec.load_from_disk() {
@@ -106,11 +110,12 @@ pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
             cfg.dataset, splits.train.height, splits.train.width
         )));
     }
+    // Class-balanced random subsets, drawn from the run's seed (each split its own stream).
     if cfg.train_images > 0 {
-        splits.train = splits.train.truncated(cfg.train_images);
+        splits.train = splits.train.balanced_subset(cfg.train_images, cfg.seed);
     }
     if cfg.test_images > 0 {
-        splits.test = splits.test.truncated(cfg.test_images);
+        splits.test = splits.test.balanced_subset(cfg.test_images, cfg.seed ^ TEST_SUBSET_STREAM);
     }
     if splits.test.is_empty() {
         return Err(Error::config(format!("{}: the test split is empty, nothing to evaluate on", cfg.dataset)));

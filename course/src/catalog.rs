@@ -30,6 +30,10 @@ pub struct Exercise {
     /// What the generated crate starts with: the anchored code's imports (written against
     /// `selfsup::` instead of `crate::`) and any private helper it calls.
     pub prelude: &'static str,
+    /// Earlier exercises whose library code this exercise's crate or tests call (`nt_xent`
+    /// imports `info_nce`'s `dot_matrix` and `l2_normalize`): it is graded against a library in
+    /// which their references are present (see [`crate::library`]).
+    pub uses: &'static [&'static str],
 }
 
 /// The anchor of `moco_momentum_queue` in `moco.rs` is the method `KeyQueue::push`; a crate
@@ -57,43 +61,51 @@ impl KeyQueue {
 
 ";
 
-/// Part 1: introduction and contrastive learning.
+/// Part 1: introduction and contrastive learning, in course order: the order of the lectures'
+/// "Try it" slides (the crop in the introduction; then InstDisc, InfoNCE, MoCo, SimCLR, MoCHi).
+/// Every list of the exercises (the exercises' README, the grades, `course-check`) follows it.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
-        name: "info_nce",
-        title: "Cosine-similarity matrix and InfoNCE with a numerically stable log-sum-exp",
-        sources: &[plain("src/nn/functional.rs"), plain("src/methods/infonce.rs")],
-        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
-    },
-    Exercise {
-        name: "nt_xent",
-        title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask",
-        sources: &[plain("src/methods/simclr.rs")],
-        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::{dot_matrix, fresh_copy, l2_normalize};\nuse selfsup::nn::ops::Mat;\n",
+        name: "augment_crop",
+        title: "Random resized crop: cropping a region and resizing it with bilinear interpolation",
+        sources: &[plain("src/augment/crop.rs")],
+        prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
+        uses: &[],
     },
     Exercise {
         name: "memory_bank",
         title: "InstDisc's memory bank: the momentum update of the bank entries",
         sources: &[plain("src/methods/instdisc.rs")],
         prelude: "",
+        uses: &[],
     },
     Exercise {
-        name: "augment_crop",
-        title: "Random resized crop: cropping a region and resizing it with bilinear interpolation",
-        sources: &[plain("src/augment/crop.rs")],
-        prelude: "use selfsup::augment::CropBox;\nuse selfsup::image::Image;\n",
+        name: "info_nce",
+        title: "Cosine-similarity matrix and InfoNCE with a numerically stable log-sum-exp",
+        sources: &[plain("src/nn/functional.rs"), plain("src/methods/infonce.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
     },
     Exercise {
         name: "moco_momentum_queue",
         title: "MoCo's momentum update of the key encoder and its FIFO queue of keys",
         sources: &[plain("src/nn/ema.rs"), Source { file: "src/methods/moco.rs", before: KEY_QUEUE, after: "}\n" }],
         prelude: "use dfdx::nn::tensor_collection::*;\nuse dfdx::prelude::*;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "nt_xent",
+        title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask",
+        sources: &[plain("src/methods/simclr.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::{dot_matrix, fresh_copy, l2_normalize};\nuse selfsup::nn::ops::Mat;\n",
+        uses: &["info_nce"],
     },
     Exercise {
         name: "mochi",
         title: "MoCHi: selecting the hardest negatives and mixing them",
         sources: &[plain("src/methods/mochi.rs")],
         prelude: "",
+        uses: &[],
     },
 ];
 

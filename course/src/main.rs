@@ -12,9 +12,12 @@ commands:
                                anchored code; --check only reports what is out of date
   validate [EXERCISE]          solutions pass public + hidden tests, stubs compile and score 0,
                                every mutant fails a hidden test
-  grade SUBMISSIONS_DIR [--out DIR] [--time-limit S] [--test-limit S] [--compile-limit S]
-                               grade one folder per student; writes DIR/grades.csv,
-                               DIR/report.json, DIR/feedback/<student>.md (DIR: ./grades)
+  grade SUBMISSIONS_DIR [--out DIR] [--jobs N] [--fresh] [--time-limit S] [--test-limit S]
+        [--compile-limit S] [--memory-limit GIB]
+                               grade one folder or .zip per student (exercises at any depth),
+                               N students at a time (default: the core count); writes
+                               DIR/grades.csv, DIR/report.json, DIR/feedback/<student>.md
+                               (DIR: ./grades); resumes an interrupted run unless --fresh
   release OUT_DIR              write the student bundle (no solutions, no hidden tests)";
 
 fn seconds(args: &mut Vec<String>, flag: &str, default: Duration) -> Result<Duration, String> {
@@ -37,6 +40,11 @@ fn take_value(args: &mut Vec<String>, flag: &str) -> Result<Option<String>, Stri
         }
         Some(_) => Err(format!("{flag} needs a value")),
     }
+}
+
+fn take_flag(args: &mut Vec<String>, flag: &str) -> bool {
+    let found = args.iter().position(|a| a == flag);
+    found.map(|i| args.remove(i)).is_some()
 }
 
 fn run(mut args: Vec<String>) -> Result<bool, String> {
@@ -68,14 +76,27 @@ fn run(mut args: Vec<String>) -> Result<bool, String> {
         "grade" => {
             let defaults = Limits::default();
             let out = take_value(&mut args, "--out")?.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("grades"));
+            let memory = match take_value(&mut args, "--memory-limit")? {
+                None => defaults.memory,
+                Some(v) => match v.parse::<f64>() {
+                    Ok(gib) if gib > 0.0 && gib.is_finite() => (gib * (1u64 << 30) as f64) as u64,
+                    _ => return Err(format!("--memory-limit: expected a positive number of GiB, got `{v}`")),
+                },
+            };
             let limits = Limits {
                 exercise: seconds(&mut args, "--time-limit", defaults.exercise)?,
                 test: seconds(&mut args, "--test-limit", defaults.test)?,
                 compile: seconds(&mut args, "--compile-limit", defaults.compile)?,
+                memory,
                 ..defaults
             };
+            let mut options = course::grade::Options { verbose: true, ..Default::default() };
+            if let Some(v) = take_value(&mut args, "--jobs")? {
+                options.jobs = v.parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("--jobs: expected a positive whole number, got `{v}`"))?;
+            }
+            options.fresh = take_flag(&mut args, "--fresh");
             let dir = args.first().ok_or("grade: which folder of submissions?")?;
-            course::grade::grade(&root, &PathBuf::from(dir), &out, &limits, true)?;
+            course::grade::grade(&root, &PathBuf::from(dir), &out, &limits, &options)?;
             println!("wrote {}/grades.csv, report.json and feedback/", out.display());
             Ok(true)
         }

@@ -8,7 +8,8 @@
 
 use crate::catalog::Exercise;
 use crate::generate::{manifest, CHECK_SPEC, PROFILE};
-use crate::process::run_limited;
+use crate::process::{run_limited, Finished};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,11 +50,23 @@ pub struct Limits {
     pub test: Duration,
     /// Bytes of output kept per process.
     pub output: usize,
+    /// Address space of one test process, in bytes (`RLIMIT_AS`).
+    pub memory: u64,
+    /// Processes and threads one test may add to those its user already runs (`RLIMIT_NPROC`;
+    /// not enforced for root, whom the kernel exempts).
+    pub processes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { compile: Duration::from_secs(900), exercise: Duration::from_secs(60), test: Duration::from_secs(20), output: 64 * 1024 }
+        Limits {
+            compile: Duration::from_secs(900),
+            exercise: Duration::from_secs(60),
+            test: Duration::from_secs(20),
+            output: 64 * 1024,
+            memory: 4 << 30,
+            processes: 256,
+        }
     }
 }
 
@@ -87,6 +100,16 @@ pub fn points_table(source: &str) -> Vec<(String, u32)> {
     out
 }
 
+/// The library copies (two for part 1, see [`crate::library`]) and the student's crate compile
+/// without optimisation: the tests run tiny tensors through little of the library, and
+/// compiling the library is what a grading run waits for (an optimised copy took 17 to 31
+/// minutes on a loaded 2-core machine). dfdx and the other dependencies stay at `opt-level = 3`
+/// ([`PROFILE`]): they compile once, and their kernels do the arithmetic.
+pub const LIBRARY_PROFILE: &str = "\n[profile.dev.package.selfsup]\nopt-level = 0\n";
+
+/// Held while a sandbox compiles (see [`Sandbox::build`]).
+static BUILD_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A sandbox crate for one exercise, at a fixed folder.
 pub struct Sandbox<'a> {
     pub root: &'a Path,
@@ -101,20 +124,53 @@ pub fn target_dir(root: &Path) -> PathBuf {
 
 impl<'a> Sandbox<'a> {
     /// A sandbox under `target/course/sandbox/<purpose>/<exercise>`, with the grader's
-    /// manifest, lock file and test files (any previous content is removed).
+    /// manifest, lock file and test files (any previous content is removed). Its `selfsup` is
+    /// the copy of the library without this exercise's reference ([`crate::library`]).
     pub fn new(root: &'a Path, ex: &'a Exercise, purpose: &str) -> Result<Self, String> {
         let dir = root.join("target/course/sandbox").join(purpose).join(ex.name);
         let _ = fs::remove_dir_all(&dir);
-        let library = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
-        let toml = format!("{}\n[workspace]\n\n{PROFILE}", manifest(ex, &library.to_string_lossy()));
-        crate::fsutil::write_file(&dir.join("Cargo.toml"), &toml)?;
-        fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: cannot copy it: {e}"))?;
-        let read = |rel: &str| fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
-        crate::fsutil::write_file(&dir.join("tests/check/mod.rs"), &read(CHECK_SPEC)?)?;
-        for suite in [Suite::Public, Suite::Hidden] {
-            crate::fsutil::write_file(&dir.join(format!("tests/{}.rs", suite.name())), &read(&suite.source(ex))?)?;
-        }
+        crate::fsutil::sync(&dir, &Self::files(root, ex, purpose)?)?;
         Ok(Sandbox { root, ex, dir })
+    }
+
+    /// The grader's files of `ex`'s sandbox for `purpose` (relative path → content), `src/`
+    /// aside.
+    ///
+    /// The package's version carries the purpose (`0.1.0-grade-1`): cargo names a workspace
+    /// root's artifacts by its name, version and path *relative to the workspace*, which is the
+    /// same for every sandbox of an exercise, so without it the sandboxes of two students
+    /// graded at once would build the same test executables in the shared build folder, and
+    /// one student's tests could run the other's code.
+    fn files(root: &Path, ex: &Exercise, purpose: &str) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+        let library = crate::library::prepare(root, ex)?;
+        let tag: String = purpose.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let manifest = manifest(ex, &library.to_string_lossy()).replacen("version = \"0.1.0\"", &format!("version = \"0.1.0-{tag}\""), 1);
+        let toml = format!("{manifest}\n[workspace]\n\n{PROFILE}{LIBRARY_PROFILE}");
+        let read = |rel: &str| fs::read(root.join(rel)).map_err(|e| format!("{rel}: cannot read it: {e}"));
+        let mut files = BTreeMap::from([
+            (PathBuf::from("Cargo.toml"), toml.into_bytes()),
+            (PathBuf::from("Cargo.lock"), read("Cargo.lock")?),
+            (PathBuf::from("tests/check/mod.rs"), read(CHECK_SPEC)?),
+        ]);
+        for suite in [Suite::Public, Suite::Hidden] {
+            files.insert(PathBuf::from(format!("tests/{}.rs", suite.name())), read(&suite.source(ex))?);
+        }
+        Ok(files)
+    }
+
+    /// Builds `ex` once with its stub, before any student's build, with no practical time
+    /// limit: the copy of the library without `ex`'s reference and every dependency compile
+    /// here (the first time, many minutes on a slow machine), so that a student's compile limit
+    /// counts their own crate only. The sandbox's files are rewritten only where they changed,
+    /// so a warm build takes seconds. Errors if the stub does not build.
+    pub fn warm_up(root: &'a Path, ex: &'a Exercise, limits: &Limits) -> Result<(), String> {
+        let dir = root.join("target/course/sandbox/warm-up").join(ex.name);
+        let mut files = Self::files(root, ex, "warm-up")?;
+        files.insert(PathBuf::from("src/lib.rs"), crate::generate::lib_rs(root, ex, crate::generate::Flavour::Stub)?.into_bytes());
+        crate::fsutil::sync(&dir, &files)?;
+        let sandbox = Sandbox { root, ex, dir };
+        let patient = Limits { compile: limits.compile.max(Duration::from_secs(4 * 3600)), ..*limits };
+        sandbox.build(&[Suite::Public, Suite::Hidden], &patient).map(|_| ()).map_err(|e| format!("{}: the stub does not build:\n{e}", ex.name))
     }
 
     /// Replaces `src/` by a single `lib.rs`.
@@ -145,8 +201,10 @@ impl<'a> Sandbox<'a> {
     }
 
     /// Compiles the test binaries of `suites`; returns their executables or the compiler's
-    /// error messages (capped).
+    /// error messages (capped). Builds take turns (cargo locks the shared build folder anyway):
+    /// the compile limit counts this build only, not the wait for another student's.
     pub fn build(&self, suites: &[Suite], limits: &Limits) -> Result<Vec<(Suite, PathBuf)>, String> {
+        let _turn = BUILD_TURN.lock().unwrap_or_else(|e| e.into_inner());
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.args(["test", "--no-run", "--message-format=json-render-diagnostics", "--quiet"]);
         for suite in suites {
@@ -186,27 +244,102 @@ impl<'a> Sandbox<'a> {
                 (false, format!("not run: the exercise's time limit of {} s was used up by earlier tests", limits.exercise.as_secs()))
             } else {
                 let budget = left.min(limits.test);
-                // stderr into stdout, so the panic message stays next to the test's own prints.
-                let mut cmd = Command::new("sh");
-                cmd.args(["-c", "exec \"$0\" \"$@\" 2>&1"])
-                    .arg(exe)
-                    .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1", "--color", "never"])
-                    .current_dir(&self.dir)
-                    .env("RUST_BACKTRACE", "0");
-                let run = run_limited(&mut cmd, budget, limits.output)?;
+                let run = run_test(exe, &name, &self.dir, budget, limits)?;
                 spent += run.elapsed;
-                if run.timed_out() {
-                    (false, format!("time limit: still running after {:.0} s (an infinite loop?), stopped", budget.as_secs_f64()))
-                } else if !run.stdout.contains("running 1 test") {
-                    (false, format!("the test `{name}` was not found in the compiled suite"))
-                } else {
-                    (run.success(), if run.success() { String::new() } else { failure_message(&run.stdout, run.truncated) })
+                match verdict(&name, &run, budget, limits) {
+                    Ok(()) => (true, String::new()),
+                    Err(why) => (false, why),
                 }
             };
             results.push(TestResult { suite, name, points, passed, message });
         }
         Ok(results)
     }
+}
+
+/// Runs the test `name` of the test binary `exe` on its own, in `dir`, for at most `budget`,
+/// under the memory and process limits of `limits`; stderr goes into stdout, so a panic
+/// message stays next to the test's own prints.
+pub fn run_test(exe: &Path, name: &str, dir: &Path, budget: Duration, limits: &Limits) -> Result<Finished, String> {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exec \"$0\" \"$@\" 2>&1"])
+        .arg(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1", "--color", "never"])
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0");
+    crate::process::limit_resources(&mut cmd, limits.memory, limits.processes);
+    run_limited(&mut cmd, budget, limits.output)
+}
+
+/// Whether libtest said the test `name` passed: its own `test name ... ok` line, then the
+/// summary `test result: ok. 1 passed; 0 failed; 0 ignored`, and exit status 0. Anything else
+/// (an early `exit(0)`, an abort, a signal, an ignored or missing test, a time limit) is a
+/// failure whose reason is returned, in words a student can act on.
+pub fn verdict(name: &str, run: &Finished, budget: Duration, limits: &Limits) -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let out = run.stdout.as_str();
+    let Some(status) = run.status else {
+        return Err(format!("time limit: still running after {:.0} s (an infinite loop?), stopped", budget.as_secs_f64()));
+    };
+    if out.lines().any(|l| l == "running 0 tests") {
+        return Err(format!("the test `{name}` was not found in the compiled suite"));
+    }
+    // Rust's message for a failed allocation, which may follow libtest's `test name ... `.
+    let oom = out.lines().filter_map(|l| l.find("memory allocation of ").map(|at| &l[at..])).find(|m| m.ends_with(" failed"));
+    if let Some(line) = oom {
+        return Err(format!("out of memory: {line} (each test may use at most {} MiB)", limits.memory >> 20));
+    }
+    let summary = out.lines().rev().find(|l| l.starts_with("test result: "));
+    let Some(summary) = summary else {
+        let why = match (status.code(), status.signal()) {
+            (_, Some(signal)) => format!("the test process was killed by signal {signal}{} before libtest reported a result", signal_name(signal)),
+            (Some(0), _) => "the test process exited with status 0 before libtest reported a result (does the code call `std::process::exit`?): no credit".to_string(),
+            (code, _) => format!("the test process exited with status {} before libtest reported a result", code.unwrap_or(-1)),
+        };
+        return Err(why + &tail_note(out, run.truncated));
+    };
+    if summary.starts_with("test result: FAILED.") {
+        return Err(failure_message(out, run.truncated));
+    }
+    if !summary.starts_with("test result: ok. 1 passed; 0 failed; 0 ignored;") {
+        return Err(format!("libtest did not report exactly one passed test: `{summary}`"));
+    }
+    // `test name ... ok`, or `test name - should panic ... ok`; with `--nocapture` the test's
+    // own prints come between the header and `ok`.
+    let headers = [format!("test {name} ... "), format!("test {name} - should panic ... ")];
+    let own_line = headers.iter().find_map(|header| out.find(header.as_str()).map(|at| (at, header.len()))).map(|(at, len)| {
+        let end = out.rfind("test result: ").unwrap_or(out.len());
+        let between = out.get(at + len..end).unwrap_or("");
+        between.trim_end().lines().last().unwrap_or("").trim_end().ends_with("ok")
+    });
+    if own_line != Some(true) {
+        return Err(format!("libtest's own line `test {name} ... ok` is missing from the output"));
+    }
+    if !status.success() {
+        return Err(format!("libtest reported a pass, but the process then exited with {status}"));
+    }
+    Ok(())
+}
+
+/// ` (SIGABRT: an abort or a failed allocation)` and the like, for the signals a test meets.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGABRT => " (SIGABRT: `abort()` or a failed allocation)",
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGSEGV => " (SIGSEGV: a bad memory access or a stack overflow)",
+        libc::SIGXFSZ => " (SIGXFSZ: a file larger than the limit)",
+        _ => "",
+    }
+}
+
+/// The last lines the test printed, as context for a failure without a libtest report.
+fn tail_note(out: &str, truncated: bool) -> String {
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("running ")).collect();
+    let last = &lines[lines.len().saturating_sub(5)..];
+    if last.is_empty() {
+        return String::new();
+    }
+    format!("\nlast output:\n{}{}", clip(&last.join("\n"), 2000), if truncated { "\n[output cut]" } else { "" })
 }
 
 /// The useful part of a failed test's output: without libtest's framing lines.
@@ -244,6 +377,14 @@ pub fn clip(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandboxes_of_an_exercise_build_distinct_packages() {
+        let root = crate::default_root();
+        let ex = crate::catalog::find("mochi").unwrap();
+        let toml = |purpose: &str| String::from_utf8(Sandbox::files(&root, ex, purpose).unwrap()[Path::new("Cargo.toml")].clone()).unwrap();
+        assert!(toml("grade/0").contains("version = \"0.1.0-grade-0\"") && toml("grade/1").contains("version = \"0.1.0-grade-1\""), "{}", toml("grade/0"));
+    }
 
     #[test]
     fn points_default_to_one() {

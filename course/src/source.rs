@@ -96,6 +96,11 @@ pub fn solution(code: &str) -> String {
 /// The stub: each region replaced by its `// HINT:` lines and `todo!("implement `f` …")`,
 /// where `f` is the function the region sits in, at the indentation of the marker.
 pub fn stub(code: &str) -> String {
+    stub_with(code, |f| format!("implement `{f}` (see README.md)"))
+}
+
+/// [`stub`] with the `todo!` message of a region in function `f` given by `message(f)`.
+pub fn stub_with(code: &str, message: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut current_fn = String::from("this part");
     let mut in_region = false;
@@ -107,7 +112,7 @@ pub fn stub(code: &str) -> String {
         if is_end(line) {
             in_region = false;
             let indent = &line[..line.len() - line.trim_start().len()];
-            let _ = writeln!(out, "{indent}todo!(\"implement `{current_fn}` (see README.md)\")");
+            let _ = writeln!(out, "{indent}todo!({:?})", message(&current_fn));
             continue;
         }
         if in_region {
@@ -124,6 +129,35 @@ pub fn stub(code: &str) -> String {
         out.push('\n');
     }
     out.trim_end_matches('\n').to_string()
+}
+
+/// The whole library file `text` (`file` names it in errors) with every solution region of
+/// `exercise`'s anchors replaced as in [`stub_with`]; the anchor markers, the rest of the file
+/// and other exercises' regions are kept. Errors as [`extract`], or if the file has no such
+/// anchor.
+pub fn remove_solutions(text: &str, file: &str, exercise: &str, message: impl Fn(&str) -> String) -> Result<String, String> {
+    extract(text, file, exercise)?; // the same checks: balanced anchors and regions
+    let (open, close) = (format!("// ANCHOR: {exercise}"), format!("// ANCHOR_END: {exercise}"));
+    let mut out = String::new();
+    let mut anchored: Vec<&str> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed == open {
+            inside = true;
+        } else if trimmed == close {
+            inside = false;
+            out.push_str(&stub_with(&anchored.join("\n"), &message));
+            out.push('\n');
+            anchored.clear();
+        } else if inside {
+            anchored.push(line);
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The name of the function a line declares, if it declares one.
@@ -149,6 +183,17 @@ mod tests {
         let st = stub(&code);
         assert!(st.contains("    // HINT: double it\n    todo!(\"implement `f` (see README.md)\")"), "{st}");
         assert!(!st.contains("a * 2") && st.contains("assert!(a > 0)"));
+    }
+
+    #[test]
+    fn remove_solutions_keeps_the_rest_of_the_file() {
+        let text = format!("{FILE}// ANCHOR: other\nfn g() {{\n    // BEGIN SOLUTION\n    1\n    // END SOLUTION\n}}\n// ANCHOR_END: other\n");
+        let cut = remove_solutions(&text, "f.rs", "ex", |f| format!("no `{f}` here")).unwrap();
+        assert!(cut.starts_with("use x;\n// ANCHOR: ex\n") && cut.contains("fn other() {}"), "{cut}");
+        assert!(cut.contains("    todo!(\"no `f` here\")\n}\n// ANCHOR_END: ex\n") && !cut.contains("a * 2"), "{cut}");
+        // Another exercise's region stays solved.
+        assert!(cut.contains("    // BEGIN SOLUTION\n    1\n"), "{cut}");
+        assert!(remove_solutions("fn f() {}\n", "g.rs", "ex", |f| f.to_string()).unwrap_err().contains("g.rs"));
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub fn validate(root: &Path, only: Option<&str>, limits: &Limits, verbose: bool)
 
 fn validate_one(root: &Path, ex: &Exercise, limits: &Limits, report: &mut Report) -> Result<(), String> {
     let name = ex.name;
+    if let Err(e) = Sandbox::warm_up(root, ex, limits) {
+        report.check(false, e);
+        return Ok(());
+    }
     let sandbox = Sandbox::new(root, ex, "validate")?;
     let both = [Suite::Public, Suite::Hidden];
 

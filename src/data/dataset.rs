@@ -79,6 +79,50 @@ impl ImageDataset {
         out
     }
 
+    /// A class-balanced random subset of `n` images (all of them, in order, if there are no
+    /// more than `n`), drawn from `seed`: the same seed gives the same subset.
+    ///
+    /// The classes take turns, in a random order, each giving one image it has not given yet,
+    /// until `n` are drawn; so every class gets `n / classes` images or one more, except a
+    /// class that runs out, whose share goes to the others. The drawn images keep the set's
+    /// order. Unlike the first `n` images, this works for any loader's order: a folder loaded
+    /// class by class would otherwise give a subset of one class.
+    pub fn balanced_subset(&self, n: usize, seed: u64) -> ImageDataset {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        if n >= self.len() {
+            return self.clone();
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let classes = self.labels.iter().max().map_or(0, |&m| m + 1);
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+        for (i, &label) in self.labels.iter().enumerate() {
+            by_class[label].push(i);
+        }
+        by_class.iter_mut().for_each(|members| members.shuffle(&mut rng));
+        let mut turns: Vec<usize> = (0..classes).collect();
+        turns.shuffle(&mut rng);
+        let mut chosen = Vec::with_capacity(n);
+        'draw: for round in 0.. {
+            for &class in &turns {
+                if chosen.len() == n {
+                    break 'draw;
+                }
+                if let Some(&i) = by_class[class].get(round) {
+                    chosen.push(i);
+                }
+            }
+        }
+        chosen.sort_unstable();
+        let mut out = ImageDataset::new(self.name.clone(), self.channels, self.height, self.width, self.class_names.clone());
+        out.pixels.reserve(n * self.image_len());
+        for i in chosen {
+            out.pixels.extend_from_slice(self.pixels_of(i));
+            out.labels.push(self.labels[i]);
+        }
+        out
+    }
+
     /// A copy with grayscale images replicated to 3 channels (RGB sets are returned unchanged).
     pub fn to_rgb(&self) -> ImageDataset {
         if self.channels == 3 {

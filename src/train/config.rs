@@ -47,10 +47,10 @@ pub struct TrainConfig {
     /// Seed of the weights, the views and the built-in dataset.
     #[arg(long)]
     pub seed: u64,
-    /// Images used for self-supervised training (0 = all of the train split).
+    /// Images used for self-supervised training: a class-balanced random subset from the seed (0 = all of the train split).
     #[arg(long)]
     pub train_images: usize,
-    /// Images of the test split used for evaluation (0 = all).
+    /// Images of the test split used for evaluation: a class-balanced random subset from the seed (0 = all).
     #[arg(long)]
     pub test_images: usize,
     /// kNN evaluation: number of neighbours k.
