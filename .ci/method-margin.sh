@@ -2,11 +2,12 @@
 # Usage: .ci/method-margin.sh METHOD [POINTS]
 # Trains METHOD with its default settings on the built-in dataset and fails unless its kNN
 # top-1 beats the same encoder at random initialisation by POINTS (default 20) points.
+# The run goes to a temporary folder, or to $OUT when set (e.g. runs/simclr, the main job's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 method=$1
 points=${2:-20}
-dir=$(mktemp -d)
+dir=${OUT:-$(mktemp -d)}
 cargo run --release --quiet -- train --method "$method" --quiet --out "$dir"
 python3 - "$dir/summary.json" "$method" "$points" <<'PY'
 import json, sys
