@@ -77,7 +77,8 @@ fn make_class(subs: &Path) {
     }
 
     // bob, as a zip: InfoNCE without the temperature (the spec's first mutant) with public tests
-    // "fixed" to pass (the grader uses its own), and NT-Xent solved.
+    // "fixed" to pass (the grader uses its own), NT-Xent solved, and distillation without the
+    // T² factor (a part 2 mutant: it fails only the tests with T ≠ 1 and a soft term).
     let bob = subs.join("bob-unzipped");
     let file = "course/spec/info_nce/mutants.txt";
     let mutants = course::mutants::parse(&fs::read_to_string(root().join(file)).unwrap(), file).unwrap();
@@ -85,6 +86,10 @@ fn make_class(subs: &Path) {
     hand_in(&bob.join("exercises"), "solutions", "info_nce", &course::mutants::apply(&lib("solutions", "info_nce"), forgot_tau).unwrap());
     fs::write(bob.join("exercises/info_nce/tests/public.rs"), "#[test]\nfn everything_is_fine() {}\n").unwrap();
     hand_in(&bob.join("exercises"), "solutions", "nt_xent", &lib("solutions", "nt_xent"));
+    let file = "course/spec/distillation_loss/mutants.txt";
+    let mutants = course::mutants::parse(&fs::read_to_string(root().join(file)).unwrap(), file).unwrap();
+    let forgot_t2 = mutants.iter().find(|m| m.name == "forgot_t_squared").unwrap();
+    hand_in(&bob.join("exercises"), "solutions", "distillation_loss", &course::mutants::apply(&lib("solutions", "distillation_loss"), forgot_t2).unwrap());
     zip_folder(&bob, &subs.join("bob.zip"));
     fs::remove_dir_all(&bob).unwrap();
 
@@ -147,13 +152,18 @@ fn grading_a_class_gives_the_expected_scores_and_no_credit_for_delegating_or_fak
     eprintln!("graded {} students in {:.0} s", rows.len() / course::catalog::EXERCISES.len(), start.elapsed().as_secs_f64());
 
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,total
-alice,10,7,15,10,10,9,61
-bob,0,0,8,0,10,0,18
-carol,0,0,0,10,0,9,19
-dave,0,0,0,0,0,0,0
-erin,0,0,0,10,0,0,10
-frank,0,0,15,0,10,0,25
+    // Points per exercise (public tests count 1 each, hidden ones their `// points:`): part 1
+    // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14.
+    // bob's distillation without T² loses the three tests with T ≠ 1 and a
+    // soft term (the_soft_term_is_multiplied_by_t_squared, both_terms_together, the gradient:
+    // 2 points each): 14 − 6 = 8.
+    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,total
+alice,10,7,15,10,10,9,13,14,88
+bob,0,0,8,0,10,0,0,8,26
+carol,0,0,0,10,0,9,0,0,19
+dave,0,0,0,0,0,0,0,0,0
+erin,0,0,0,10,0,0,0,0,10
+frank,0,0,15,0,10,0,0,0,25
 ";
     assert_eq!(csv, expected, "grades.csv");
 
@@ -192,9 +202,9 @@ frank,0,0,15,0,10,0,25
     let start = Instant::now();
     let again = course::grade::grade(&root(), &subs, &out, &limits, &options).unwrap();
     let frank_rows: Vec<_> = again.iter().filter(|r| r.student == "frank").map(|r| r.score).collect();
-    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0], "frank regraded");
+    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0], "frank regraded");
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,61\n"), "{csv}");
+    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,88\n"), "{csv}");
     eprintln!("resumed run: {:.0} s", start.elapsed().as_secs_f64());
 }
 

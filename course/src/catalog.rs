@@ -61,9 +61,18 @@ impl KeyQueue {
 
 ";
 
-/// Part 1: introduction and contrastive learning, in course order: the order of the lectures'
-/// "Try it" slides (the crop in the introduction; then InstDisc, InfoNCE, MoCo, SimCLR, MoCHi).
-/// Every list of the exercises (the exercises' README, the grades, `course-check`) follows it.
+/// The exercises in course order: the order of the lectures' "Try it" slides. Part 1,
+/// introduction and contrastive learning: the crop in the introduction; then InstDisc,
+/// InfoNCE, MoCo, SimCLR, MoCHi. Part 2, learning without negatives: Barlow Twins, knowledge
+/// distillation. Every list of the exercises (the exercises' README, the grades,
+/// `course-check`) follows it.
+///
+/// Library copies (see [`crate::library::groups`]): each exercise joins the first copy holding
+/// no exercise it uses or that uses it, so the order above and `uses` decide the grouping.
+/// Part 2 adds no copy. `barlow_twins` and `distillation_loss` call nothing of another
+/// exercise (dfdx's `normalize`, the library's `STANDARDISE_EPS` and `Distillation` are not
+/// exercise code), so they join the first copy with most of part 1. Two copies remain, each
+/// compiled once (minutes on a small machine) and shared by its exercises.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "augment_crop",
@@ -105,6 +114,20 @@ pub const EXERCISES: &[Exercise] = &[
         title: "MoCHi: selecting the hardest negatives and mixing them",
         sources: &[plain("src/methods/mochi.rs")],
         prelude: "",
+        uses: &[],
+    },
+    Exercise {
+        name: "barlow_twins",
+        title: "Barlow Twins: standardising each dimension over the batch and the cross-correlation loss",
+        sources: &[plain("src/methods/barlow.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::methods::barlow::STANDARDISE_EPS;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "distillation_loss",
+        title: "Knowledge distillation: soft targets at temperature T, the T² factor and the labels",
+        sources: &[plain("src/methods/distill.rs")],
+        prelude: "use dfdx::prelude::*;\npub use selfsup::methods::distill::Distillation;\nuse selfsup::nn::ops::Mat;\n",
         uses: &[],
     },
 ];
