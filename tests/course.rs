@@ -104,7 +104,7 @@ fn make_class(subs: &Path) {
     hand_in(&carol, "solutions", "moco_momentum_queue", &lib("solutions", "moco_momentum_queue"));
     hand_in(&carol, "solutions", "mochi", &lib("solutions", "mochi"));
 
-    // dave: every function of InfoNCE and NT-Xent calls the library's reference.
+    // dave: every function of InfoNCE, NT-Xent and BYOL calls the library's reference.
     let dave = subs.join("dave");
     let info_nce = stub_with(
         "info_nce",
@@ -117,6 +117,8 @@ fn make_class(subs: &Path) {
     );
     hand_in(&dave, "exercises", "info_nce", &info_nce);
     hand_in(&dave, "exercises", "nt_xent", &stub_with("nt_xent", &[("nt_xent", "selfsup::methods::nt_xent(z, tau)")]));
+    let byol = stub_with("byol", &[("byol_loss", "selfsup::methods::byol_loss(p, z)"), ("cosine_tau", "selfsup::methods::byol::cosine_tau(tau_base, progress)")]);
+    hand_in(&dave, "exercises", "byol", &byol);
 
     // erin: code that tries to look like a pass (exit 0, abort, a fork whose parent exits 0,
     // an allocation beyond the memory limit); MoCo solved, graded as usual after all that.
@@ -153,17 +155,17 @@ fn grading_a_class_gives_the_expected_scores_and_no_credit_for_delegating_or_fak
 
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
     // Points per exercise (public tests count 1 each, hidden ones their `// points:`): part 1
-    // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14.
-    // bob's distillation without T² loses the three tests with T ≠ 1 and a
+    // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14,
+    // byol 2 + 11 = 13. bob's distillation without T² loses the three tests with T ≠ 1 and a
     // soft term (the_soft_term_is_multiplied_by_t_squared, both_terms_together, the gradient:
     // 2 points each): 14 − 6 = 8.
-    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,total
-alice,10,7,15,10,10,9,13,14,88
-bob,0,0,8,0,10,0,0,8,26
-carol,0,0,0,10,0,9,0,0,19
-dave,0,0,0,0,0,0,0,0,0
-erin,0,0,0,10,0,0,0,0,10
-frank,0,0,15,0,10,0,0,0,25
+    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,total
+alice,10,7,15,10,10,9,13,14,13,101
+bob,0,0,8,0,10,0,0,8,0,26
+carol,0,0,0,10,0,9,0,0,0,19
+dave,0,0,0,0,0,0,0,0,0,0
+erin,0,0,0,10,0,0,0,0,0,10
+frank,0,0,15,0,10,0,0,0,0,25
 ";
     assert_eq!(csv, expected, "grades.csv");
 
@@ -183,6 +185,7 @@ frank,0,0,15,0,10,0,0,0,25
     // Delegating reaches the reference's removed body.
     every_test_says("dave", "nt_xent", "the library's reference is not available while `nt_xent` is graded");
     every_test_says("dave", "info_nce", "is not available while `info_nce` is graded");
+    every_test_says("dave", "byol", "is not available while `byol` is graded");
     every_test_says("erin", "nt_xent", "exited with status 0 before libtest reported a result");
     every_test_says("erin", "memory_bank", "SIGABRT");
     every_test_says("erin", "augment_crop", "out of memory");
@@ -202,9 +205,9 @@ frank,0,0,15,0,10,0,0,0,25
     let start = Instant::now();
     let again = course::grade::grade(&root(), &subs, &out, &limits, &options).unwrap();
     let frank_rows: Vec<_> = again.iter().filter(|r| r.student == "frank").map(|r| r.score).collect();
-    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0], "frank regraded");
+    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0, 0], "frank regraded");
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,88\n"), "{csv}");
+    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,13,101\n"), "{csv}");
     eprintln!("resumed run: {:.0} s", start.elapsed().as_secs_f64());
 }
 

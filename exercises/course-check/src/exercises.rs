@@ -16,4 +16,5 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise { name: "mochi", title: "MoCHi: selecting the hardest negatives and mixing them", todos: 2 },
     Exercise { name: "barlow_twins", title: "Barlow Twins: standardising each dimension over the batch and the cross-correlation loss", todos: 1 },
     Exercise { name: "distillation_loss", title: "Knowledge distillation: soft targets at temperature T, the T² factor and the labels", todos: 1 },
+    Exercise { name: "byol", title: "BYOL: the loss 2 − 2·cos(p, sg(z′)) and the target's cosine EMA-rate schedule", todos: 2 },
 ];
