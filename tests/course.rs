@@ -77,7 +77,8 @@ fn make_class(subs: &Path) {
     }
 
     // bob, as a zip: InfoNCE without the temperature (the spec's first mutant) with public tests
-    // "fixed" to pass (the grader uses its own), and NT-Xent solved.
+    // "fixed" to pass (the grader uses its own), NT-Xent solved, and distillation without the
+    // T² factor (a part 2 mutant: it fails only the tests with T ≠ 1 and a soft term).
     let bob = subs.join("bob-unzipped");
     let file = "course/spec/info_nce/mutants.txt";
     let mutants = course::mutants::parse(&fs::read_to_string(root().join(file)).unwrap(), file).unwrap();
@@ -85,6 +86,10 @@ fn make_class(subs: &Path) {
     hand_in(&bob.join("exercises"), "solutions", "info_nce", &course::mutants::apply(&lib("solutions", "info_nce"), forgot_tau).unwrap());
     fs::write(bob.join("exercises/info_nce/tests/public.rs"), "#[test]\nfn everything_is_fine() {}\n").unwrap();
     hand_in(&bob.join("exercises"), "solutions", "nt_xent", &lib("solutions", "nt_xent"));
+    let file = "course/spec/distillation_loss/mutants.txt";
+    let mutants = course::mutants::parse(&fs::read_to_string(root().join(file)).unwrap(), file).unwrap();
+    let forgot_t2 = mutants.iter().find(|m| m.name == "forgot_t_squared").unwrap();
+    hand_in(&bob.join("exercises"), "solutions", "distillation_loss", &course::mutants::apply(&lib("solutions", "distillation_loss"), forgot_t2).unwrap());
     zip_folder(&bob, &subs.join("bob.zip"));
     fs::remove_dir_all(&bob).unwrap();
 
@@ -99,7 +104,7 @@ fn make_class(subs: &Path) {
     hand_in(&carol, "solutions", "moco_momentum_queue", &lib("solutions", "moco_momentum_queue"));
     hand_in(&carol, "solutions", "mochi", &lib("solutions", "mochi"));
 
-    // dave: every function of InfoNCE and NT-Xent calls the library's reference.
+    // dave: every function of InfoNCE, NT-Xent and BYOL calls the library's reference.
     let dave = subs.join("dave");
     let info_nce = stub_with(
         "info_nce",
@@ -112,6 +117,8 @@ fn make_class(subs: &Path) {
     );
     hand_in(&dave, "exercises", "info_nce", &info_nce);
     hand_in(&dave, "exercises", "nt_xent", &stub_with("nt_xent", &[("nt_xent", "selfsup::methods::nt_xent(z, tau)")]));
+    let byol = stub_with("byol", &[("byol_loss", "selfsup::methods::byol_loss(p, z)"), ("cosine_tau", "selfsup::methods::byol::cosine_tau(tau_base, progress)")]);
+    hand_in(&dave, "exercises", "byol", &byol);
 
     // erin: code that tries to look like a pass (exit 0, abort, a fork whose parent exits 0,
     // an allocation beyond the memory limit); MoCo solved, graded as usual after all that.
@@ -147,13 +154,18 @@ fn grading_a_class_gives_the_expected_scores_and_no_credit_for_delegating_or_fak
     eprintln!("graded {} students in {:.0} s", rows.len() / course::catalog::EXERCISES.len(), start.elapsed().as_secs_f64());
 
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,total
-alice,10,7,15,10,10,9,61
-bob,0,0,8,0,10,0,18
-carol,0,0,0,10,0,9,19
-dave,0,0,0,0,0,0,0
-erin,0,0,0,10,0,0,10
-frank,0,0,15,0,10,0,25
+    // Points per exercise (public tests count 1 each, hidden ones their `// points:`): part 1
+    // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14,
+    // byol 2 + 11 = 13. bob's distillation without T² loses the three tests with T ≠ 1 and a
+    // soft term (the_soft_term_is_multiplied_by_t_squared, both_terms_together, the gradient:
+    // 2 points each): 14 − 6 = 8.
+    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,total
+alice,10,7,15,10,10,9,13,14,13,101
+bob,0,0,8,0,10,0,0,8,0,26
+carol,0,0,0,10,0,9,0,0,0,19
+dave,0,0,0,0,0,0,0,0,0,0
+erin,0,0,0,10,0,0,0,0,0,10
+frank,0,0,15,0,10,0,0,0,0,25
 ";
     assert_eq!(csv, expected, "grades.csv");
 
@@ -173,6 +185,7 @@ frank,0,0,15,0,10,0,25
     // Delegating reaches the reference's removed body.
     every_test_says("dave", "nt_xent", "the library's reference is not available while `nt_xent` is graded");
     every_test_says("dave", "info_nce", "is not available while `info_nce` is graded");
+    every_test_says("dave", "byol", "is not available while `byol` is graded");
     every_test_says("erin", "nt_xent", "exited with status 0 before libtest reported a result");
     every_test_says("erin", "memory_bank", "SIGABRT");
     every_test_says("erin", "augment_crop", "out of memory");
@@ -192,9 +205,9 @@ frank,0,0,15,0,10,0,25
     let start = Instant::now();
     let again = course::grade::grade(&root(), &subs, &out, &limits, &options).unwrap();
     let frank_rows: Vec<_> = again.iter().filter(|r| r.student == "frank").map(|r| r.score).collect();
-    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0], "frank regraded");
+    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0, 0], "frank regraded");
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,61\n"), "{csv}");
+    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,13,101\n"), "{csv}");
     eprintln!("resumed run: {:.0} s", start.elapsed().as_secs_f64());
 }
 

@@ -61,9 +61,20 @@ impl KeyQueue {
 
 ";
 
-/// Part 1: introduction and contrastive learning, in course order: the order of the lectures'
-/// "Try it" slides (the crop in the introduction; then InstDisc, InfoNCE, MoCo, SimCLR, MoCHi).
-/// Every list of the exercises (the exercises' README, the grades, `course-check`) follows it.
+/// The exercises in course order: the order of the lectures' "Try it" slides. Part 1,
+/// introduction and contrastive learning: the crop in the introduction; then InstDisc,
+/// InfoNCE, MoCo, SimCLR, MoCHi. Part 2, learning without negatives: Barlow Twins, knowledge
+/// distillation, BYOL. Every list of the exercises (the exercises' README, the grades,
+/// `course-check`) follows it.
+///
+/// Library copies (see [`crate::library::groups`]): each exercise joins the first copy holding
+/// no exercise it uses or that uses it, so the order above and `uses` decide the grouping.
+/// Part 2 adds no copy. `barlow_twins` and `distillation_loss` call nothing of another
+/// exercise (dfdx's `normalize`, the library's `STANDARDISE_EPS` and `Distillation` are not
+/// exercise code), so they join the first copy with most of part 1. `byol` calls `info_nce`'s
+/// `l2_normalize`, so it cannot be graded against that copy (the helper would be a `todo!()`
+/// there); it joins `nt_xent` in the second, where `info_nce`'s references are present. Two
+/// copies remain, each compiled once (minutes on a small machine) and shared by its exercises.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "augment_crop",
@@ -106,6 +117,27 @@ pub const EXERCISES: &[Exercise] = &[
         sources: &[plain("src/methods/mochi.rs")],
         prelude: "",
         uses: &[],
+    },
+    Exercise {
+        name: "barlow_twins",
+        title: "Barlow Twins: standardising each dimension over the batch and the cross-correlation loss",
+        sources: &[plain("src/methods/barlow.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::methods::barlow::STANDARDISE_EPS;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "distillation_loss",
+        title: "Knowledge distillation: soft targets at temperature T, the T² factor and the labels",
+        sources: &[plain("src/methods/distill.rs")],
+        prelude: "use dfdx::prelude::*;\npub use selfsup::methods::distill::Distillation;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "byol",
+        title: "BYOL: the loss 2 − 2·cos(p, sg(z′)) and the target's cosine EMA-rate schedule",
+        sources: &[plain("src/methods/byol.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::l2_normalize;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &["info_nce"],
     },
 ];
 

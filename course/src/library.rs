@@ -9,7 +9,8 @@
 //! exercises share copies: a copy removes the regions of a **group** of exercises, and an
 //! exercise is never in a group with an exercise it uses (`Exercise::uses`: `nt_xent` calls
 //! `info_nce`'s `dot_matrix`), so whatever it imports is there while its own reference is not.
-//! Part 1 needs two copies: one without every exercise but `nt_xent`, one without `nt_xent`.
+//! Two copies serve parts 1 and 2: one without every exercise but `nt_xent` and `byol` (both
+//! import `info_nce`'s helpers), one without `nt_xent` and `byol`.
 //! Each copy lives at a fixed path (`target/course/library/<group>/`), rewritten only where its
 //! content changed: cargo sees each copy as its own package, so each compiles once into the
 //! shared build folder and is reused by every later grading or validation.
@@ -101,7 +102,11 @@ mod tests {
     fn exercises_share_copies_but_never_with_an_exercise_they_use() {
         let groups = groups();
         let names: Vec<Vec<&str>> = groups.iter().map(|g| g.iter().map(|e| e.name).collect()).collect();
-        assert_eq!(names, [vec!["augment_crop", "memory_bank", "info_nce", "moco_momentum_queue", "mochi"], vec!["nt_xent"]]);
+        // Part 2 adds no copy: barlow_twins and distillation_loss use nothing, byol uses info_nce.
+        assert_eq!(
+            names,
+            [vec!["augment_crop", "memory_bank", "info_nce", "moco_momentum_queue", "mochi", "barlow_twins", "distillation_loss"], vec!["nt_xent", "byol"]]
+        );
         for ex in EXERCISES {
             let removed = removed_with(ex);
             assert!(removed.iter().any(|m| m.name == ex.name), "{}", ex.name);
@@ -126,6 +131,12 @@ mod tests {
         let functional = text("info_nce", "src/nn/functional.rs");
         assert!(!functional.contains("a.matmul(b.permute::<_, Axes2<1, 0>>())") && functional.contains(&removed_message("info_nce", "dot_matrix")), "{functional}");
         assert!(text("info_nce", "src/methods/mochi.rs").contains(&removed_message("mochi", "hardest_negatives")));
+        // byol imports info_nce's l2_normalize too: its copy is nt_xent's, with both of its
+        // regions (the loss and the schedule) removed.
+        let byol = text("byol", "src/methods/byol.rs");
+        assert!(byol.contains(&removed_message("byol", "byol_loss")) && byol.contains(&removed_message("byol", "cosine_tau")), "{byol}");
+        assert!(!byol.contains("std::f64::consts::PI * progress"), "the reference of cosine_tau is still there");
+        assert!(text("byol", "src/nn/functional.rs").contains("a.matmul(b.permute::<_, Axes2<1, 0>>())"));
         let manifest = text("nt_xent", "Cargo.toml");
         assert!(!manifest.contains("path = \"course\""), "{manifest}");
     }

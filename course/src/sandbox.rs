@@ -100,10 +100,10 @@ pub fn points_table(source: &str) -> Vec<(String, u32)> {
     out
 }
 
-/// The library copies (two for part 1, see [`crate::library`]) and the student's crate compile
-/// without optimisation: the tests run tiny tensors through little of the library, and
-/// compiling the library is what a grading run waits for (an optimised copy took 17 to 31
-/// minutes on a loaded 2-core machine). dfdx and the other dependencies stay at `opt-level = 3`
+/// The library copies (two, see [`crate::library`]) and the student's crate compile without
+/// optimisation: the tests run tiny tensors through little of the library, and compiling the
+/// library is what a grading run waits for (an optimised copy took 17 to 31 minutes on a
+/// loaded 2-core machine). dfdx and the other dependencies stay at `opt-level = 3`
 /// ([`PROFILE`]): they compile once, and their kernels do the arithmetic.
 pub const LIBRARY_PROFILE: &str = "\n[profile.dev.package.selfsup]\nopt-level = 0\n";
 

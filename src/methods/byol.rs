@@ -35,7 +35,7 @@ use rand_distr::uniform::SampleUniform;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-// ANCHOR: byol_loss
+// ANCHOR: byol
 /// `mean_b (2 − 2 · cos(p_b, z_b))` over the rows of `p` (on the tape) and `z` (the target's
 /// output, a constant): BYOL's ℓ for one direction.
 pub fn byol_loss<D: Device<f32>, T: Tape<f32, D>>(p: Mat<D, T>, z: Mat<D>) -> Tensor<Rank0, f32, D, T> {
@@ -46,12 +46,17 @@ pub fn byol_loss<D: Device<f32>, T: Tape<f32, D>>(p: Mat<D, T>, z: Mat<D>) -> Te
     (cos * -2.0 + 2.0).mean()
     // END SOLUTION
 }
-// ANCHOR_END: byol_loss
+// ANCHOR_END: byol
 
+// ANCHOR: byol
 /// The target's rate at `progress ∈ [0, 1]` of training: `1 − (1 − τ_base)(cos(π·progress) + 1)/2`.
 pub fn cosine_tau(tau_base: f64, progress: f64) -> f64 {
+    // BEGIN SOLUTION
+    // HINT: `std::f64::consts::PI`; the rate is τ_base at progress 0, (1 + τ_base)/2 halfway, 1 at the end.
     1.0 - (1.0 - tau_base) * ((std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos() + 1.0) / 2.0
+    // END SOLUTION
 }
+// ANCHOR_END: byol
 
 /// Which of BYOL's guards against collapse to remove: the `byol-collapse` experiment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

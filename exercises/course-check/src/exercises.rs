@@ -14,4 +14,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise { name: "moco_momentum_queue", title: "MoCo's momentum update of the key encoder and its FIFO queue of keys", todos: 2 },
     Exercise { name: "nt_xent", title: "SimCLR's NT-Xent loss over 2N views, with the self-similarity mask", todos: 1 },
     Exercise { name: "mochi", title: "MoCHi: selecting the hardest negatives and mixing them", todos: 2 },
+    Exercise { name: "barlow_twins", title: "Barlow Twins: standardising each dimension over the batch and the cross-correlation loss", todos: 1 },
+    Exercise { name: "distillation_loss", title: "Knowledge distillation: soft targets at temperature T, the T² factor and the labels", todos: 1 },
+    Exercise { name: "byol", title: "BYOL: the loss 2 − 2·cos(p, sg(z′)) and the target's cosine EMA-rate schedule", todos: 2 },
 ];
