@@ -46,8 +46,8 @@ fn every_experiment_changes_only_its_parameter() {
     assert_eq!(aug.settings[1].config.settings::<simclr::Config>().views.color_strength, 0.0);
     assert_eq!(aug.settings[2].config.settings::<simclr::Config>().views.crop_min_scale, 1.0);
     let lambdas: Vec<f64> = sweep("barlow-lambda", &base()).unwrap().settings.iter().map(|s| s.config.settings::<barlow::Config>().lambda).collect();
-    assert_eq!(lambdas, vec![0.0, 1.0 / 512.0, 1.0 / 128.0, 1.0 / 32.0]);
-    assert_eq!(barlow::Config::default().lambda, 1.0 / 128.0, "the sweep's third setting is the default");
+    assert_eq!(lambdas, vec![0.0, 1.0 / 128.0, 1.0 / 32.0, 1.0 / 8.0]);
+    assert_eq!(barlow::Config::default().lambda, 1.0 / 32.0, "the sweep's third setting is the default");
     let b = sweep("byol-collapse", &selfsup::experiments::default_base()).unwrap();
     let ablations: Vec<String> = b.settings.iter().filter(|s| s.config.name() == "byol").map(|s| serde_json::to_value(s.config.settings::<selfsup::methods::byol::Config>().ablation).unwrap().as_str().unwrap().to_string()).collect();
     assert_eq!(ablations, ["full", "no-predictor", "no-ema", "no-stop-gradient"]);
@@ -166,16 +166,16 @@ fn verdicts_follow_the_numbers() {
     assert!(verdict("augmentations", &one_seed_short).starts_with("Reproduces the claim for colour jitter only"), "{}", verdict("augmentations", &one_seed_short));
     // barlow-lambda: collapse is judged on the effective rank, learning on kNN.
     let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
-    let collapse = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    let collapse = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/32 (default)", 1.0 / 32.0, 0.45, 30.0)]);
     let v = verdict("barlow-lambda", &collapse);
-    assert!(v.starts_with("Reproduces") && v.contains("4.0 effective dimensions") && v.contains("30.0 dimensions"), "{v}");
-    let spread = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    assert!(v.starts_with("Reproduces") && v.contains("4.0 effective dimensions") && v.contains("with the default 1/32, 30.0 dimensions"), "{v}");
+    let spread = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 20.0), ranked("lambda = 1/32 (default)", 1.0 / 32.0, 0.45, 30.0)]);
     assert!(verdict("barlow-lambda", &spread).starts_with("Partly reproduces (kNN drops"), "{}", verdict("barlow-lambda", &spread));
-    let same = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.44, 20.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.0)]);
+    let same = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.44, 20.0), ranked("lambda = 1/32 (default)", 1.0 / 32.0, 0.45, 30.0)]);
     assert!(verdict("barlow-lambda", &same).starts_with("Does not reproduce"), "{}", verdict("barlow-lambda", &same));
     // With the projections measured, collapse is judged there (the features may keep their rank).
     let projected = |label: &str, value: f64, knn: f64, rank: f64, z: f64| ExperimentRow { projection_effective_rank: Some(z), ..ranked(label, value, knn, rank) };
-    let e = experiment("barlow-lambda", 0.2, vec![projected("lambda = 0", 0.0, 0.28, 35.0, 3.0), projected("lambda = 1/128 (default)", 1.0 / 128.0, 0.49, 34.0, 60.0)]);
+    let e = experiment("barlow-lambda", 0.2, vec![projected("lambda = 0", 0.0, 0.28, 35.0, 3.0), projected("lambda = 1/32 (default)", 1.0 / 32.0, 0.49, 34.0, 60.0)]);
     let v = verdict("barlow-lambda", &e);
     assert!(v.starts_with("Reproduces: with lambda = 0 the projections use 3.0 effective dimensions"), "{v}");
     let section = selfsup::experiments::markdown_section(&e, "x");
@@ -211,10 +211,10 @@ fn the_byol_collapse_verdict_names_what_collapsed() {
 fn collapse_experiments_show_the_effective_rank() {
     use selfsup::experiments::markdown_section;
     let ranked = |label: &str, value: f64, knn: f64, rank: f64| ExperimentRow { effective_rank: Some(rank), ..row(label, value, knn) };
-    let mut e = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/128 (default)", 1.0 / 128.0, 0.45, 30.25)]);
+    let mut e = experiment("barlow-lambda", 0.2, vec![ranked("lambda = 0", 0.0, 0.3, 4.0), ranked("lambda = 1/32 (default)", 1.0 / 32.0, 0.45, 30.25)]);
     e.verdict = verdict("barlow-lambda", &e);
     let section = markdown_section(&e, "../results/experiments");
-    for want in ["| p | kNN top-1 | linear top-1 | effective rank | final loss | wall per run |", "| lambda = 1/128 (default) | 45.0% | 45.0% | 30.2 | — | 1 s |", "| random init | 20.0% | | | | |\n"] {
+    for want in ["| p | kNN top-1 | linear top-1 | effective rank | final loss | wall per run |", "| lambda = 1/32 (default) | 45.0% | 45.0% | 30.2 | — | 1 s |", "| random init | 20.0% | | | | |\n"] {
         assert!(section.contains(want), "missing `{want}` in:\n{section}");
     }
     let plain = markdown_section(&experiment("mochi", 0.2, vec![row("MoCo", 0.0, 0.4)]), "x");
