@@ -3,7 +3,8 @@
 # by slides/package-lock.json; Chromium and the DejaVu fonts from apt if missing), regenerates
 # every figure from the library, renders every deck to HTML and PDF, fails if rendering fails or
 # a deck references a missing image, and checks the headless-Chromium screenshot of every slide
-# (tests/slides.rs). Needs results/experiments/moco-momentum.json (the MoCo momentum experiment).
+# (tests/slides.rs). Needs the experiments the decks show: results/experiments/moco-momentum.json,
+# barlow-lambda.json, kd-temperature.json and byol-collapse.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

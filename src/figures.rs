@@ -13,11 +13,16 @@
 //! | `simclr-tsne.png`, `random-init-tsne.png` | t-SNE map of the test features `f(x)`, by class, with its 2-D kNN accuracy | same, [`crate::plot::tsne_map`] |
 //! | `simclr-similarity.png`, `random-init-similarity.png` | cosine similarities of mean-centred features, 5 test images per class, class boundaries drawn | same, [`crate::plot::class_similarity`] |
 //! | `simclr-loss.png` | the short run's NT-Xent loss per step | its `metrics.jsonl` |
-//! | `<experiment>.png`, `<experiment>-table.png` | an experiment's kNN / linear top-1 per setting, and its table | `results/experiments/<experiment>.json` |
+//! | `barlow-cross-correlation.png` | Barlow Twins' cross-correlation matrix `C` at random initialisation, next to its target `I` | [`barlow_cross_correlation`], [`crate::methods::barlow::cross_correlation`] |
+//! | `byol-tau-schedule.png` | BYOL's target schedule over training (`1 − τ`, the share of the online weights taken per step), the kit's `τ_base` and the paper's | [`byol_tau_schedule`], [`crate::methods::byol::cosine_tau`] |
+//! | `<experiment>.png`, `<experiment>-table.png` | an experiment's kNN / linear top-1 per setting, and its table (with effective ranks for the collapse experiments) | `results/experiments/<experiment>.json` |
+//! | `<experiment>-rank.png` | effective rank of the projections and features per setting (`barlow-lambda`, `byol-collapse`) | same, [`Experiment::rank_chart`] |
+//! | `kd-temperature.png`, `-table.png`, `-soft-targets.png` | teacher and students' test top-1, their table, the teacher's softened outputs at each `T` | `results/experiments/kd-temperature.json`, [`crate::experiments::kd::KdExperiment`] |
 //!
-//! The MoCo momentum experiment is required (a deck shows it): if its JSON is absent,
-//! [`FiguresReport::check`] fails with a message that says so. The other experiments are drawn
-//! when their JSON is there.
+//! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, and part 2's
+//! `barlow-lambda`, `kd-temperature`, `byol-collapse`) are required: if a JSON is absent,
+//! [`FiguresReport::check`] fails with a message that names it. The other experiments are
+//! drawn when their JSON is there.
 
 use std::path::{Path, PathBuf};
 
@@ -31,16 +36,17 @@ use crate::eval::TsneConfig;
 use crate::methods::{contrastive_logits, info_nce};
 pub use crate::plot::mean_similarity_within_between;
 use crate::plot::{
-    augmentation_grid, bar_chart, class_similarity, first_per_class, line_chart, retrieval_grid, table, tsne_map, BarGroup, Chart, FeatureSpace, Figure,
-    ImageGrid, Series,
+    augmentation_grid, bar_chart, class_similarity, first_per_class, heatmap, line_chart, retrieval_grid, side_by_side, table, tsne_map, BarGroup, Chart,
+    FeatureSpace, Figure, ImageGrid, Series,
 };
 use crate::run::{self, Summary};
 use crate::train::checkpoint::read_json;
 use crate::methods::MethodConfig;
 use crate::train::{RunConfig, TrainConfig};
 
-/// Experiments a deck shows: their figures are required.
-pub const REQUIRED_EXPERIMENTS: &[&str] = &["moco-momentum"];
+/// Experiments a deck shows: their figures are required (`moco-momentum` in the contrastive
+/// deck, the part-2 experiments in the deck on learning without negatives).
+pub const REQUIRED_EXPERIMENTS: &[&str] = &["moco-momentum", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse"];
 /// Experiments drawn when their JSON exists.
 pub const OPTIONAL_EXPERIMENTS: &[&str] = &["negatives", "temperature", "augmentations", "mochi"];
 
@@ -125,6 +131,8 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
     dataset_figures(cfg, &mut report)?;
     report.save(&infonce_temperature()?, out, "infonce-temperature.png")?;
     embedding_figures(cfg, &mut report)?;
+    report.save(&barlow_cross_correlation(cfg.run.train.seed)?.figure, out, "barlow-cross-correlation.png")?;
+    report.save(&byol_tau_schedule()?, out, "byol-tau-schedule.png")?;
     for (names, required) in [(REQUIRED_EXPERIMENTS, true), (OPTIONAL_EXPERIMENTS, false)] {
         for name in names {
             let path = cfg.experiments.join(format!("{name}.json"));
@@ -137,12 +145,108 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
                 }
                 continue;
             }
+            if *name == crate::experiments::kd::NAME {
+                // Its own format: classifiers instead of settings, and the teacher's soft targets.
+                let kd = crate::experiments::kd::KdExperiment::load(&path)?;
+                report.save(&kd.chart()?, out, &format!("{name}.png"))?;
+                report.save(&kd.table()?, out, &format!("{name}-table.png"))?;
+                report.save(&kd.soft_targets_chart()?, out, &format!("{name}-soft-targets.png"))?;
+                continue;
+            }
             let experiment = Experiment::load(&path)?;
             report.save(&experiment.chart()?, out, &format!("{name}.png"))?;
             report.save(&experiment.table()?, out, &format!("{name}-table.png"))?;
+            if let Some(ranks) = experiment.rank_chart()? {
+                report.save(&ranks, out, &format!("{name}-rank.png"))?;
+            }
         }
     }
     Ok(report)
+}
+
+/// Images (two views each) over which the Barlow Twins heatmap computes `C`.
+pub const CROSS_CORRELATION_IMAGES: usize = 256;
+
+/// Barlow Twins' cross-correlation matrix of a real network, next to the identity it is
+/// trained towards.
+#[derive(Debug, Clone)]
+pub struct CrossCorrelationFigure {
+    /// `C` (`dim × dim`, row-major) of the tiny-convnet Barlow Twins at its random
+    /// initialisation, on two views of [`CROSS_CORRELATION_IMAGES`] test images.
+    pub c: Vec<f32>,
+    pub dim: usize,
+    /// The loss's two terms for this `C`: `Σ_i (1 − C_ii)²` and `Σ_{i≠j} C_ij²` (before λ).
+    pub invariance: f32,
+    pub redundancy: f32,
+    /// `C` and `I` side by side, on one colour scale from −1 to 1.
+    pub figure: Figure,
+}
+
+/// `C` of Barlow Twins (the kit's default: tiny convnet, projector to `D = 128`) built from
+/// `seed` as `selfsup train --method barlow --seed SEED` builds it, before any training: two
+/// views (the method's own augmentations) of the first test images go through encoder and
+/// projector in training mode, as in the loss, and [`crate::methods::barlow::cross_correlation`]
+/// gives `C`. A second panel shows the target, the identity. About a second on two cores.
+///
+/// Not a trained `C`: a short run (50 steps, 8 CPU-seconds) raised the diagonal but also the
+/// off-diagonal correlations; getting close to `I` takes the full run (over a minute), too
+/// long for a command CI runs on every change.
+pub fn barlow_cross_correlation(seed: u64) -> Result<CrossCorrelationFigure> {
+    use crate::methods::{barlow, stack_views, BarlowTwins, Method};
+    use dfdx::nn::BuildModule;
+    type Net = BarlowTwins<crate::nn::TinyConvNet<run::Dev>, 128, 512, 128, f32, run::Dev>;
+    let dev = run::Dev::seed_from_u64(seed);
+    let mut model = Net::build(&dev);
+    model.configure(&barlow::Config::default());
+    let test = shapes::generate_split(&ShapesConfig { n_train: 0, n_test: CROSS_CORRELATION_IMAGES, seed, ..ShapesConfig::default() }, Split::Test);
+    let images: Vec<_> = (0..test.len()).map(|i| test.image(i)).collect();
+    let views = model.views(test.height).views_batch(&images, seed)?;
+    let z = model.branch.forward_train(stack_views(&dev, &views)).as_vec();
+    let (n, dim) = (images.len(), z.len() / (2 * images.len()));
+    let c = barlow::cross_correlation(&z[..n * dim], &z[n * dim..], n, dim);
+    let invariance: f32 = (0..dim).map(|i| (1.0 - c[i * dim + i]).powi(2)).sum();
+    let redundancy: f32 = (0..dim * dim).filter(|k| k % (dim + 1) != 0).map(|k| c[k] * c[k]).sum();
+    let identity: Vec<f32> = (0..dim * dim).map(|k| if k % (dim + 1) == 0 { 1.0 } else { 0.0 }).collect();
+    let side = (560, 540);
+    let left = heatmap(
+        &c,
+        dim,
+        dim,
+        Some((-1.0, 1.0)),
+        &Chart::new(format!("C at random init: Σ(1 − C_ii)² = {invariance:.0}, Σ C_ij² = {redundancy:.0}"))
+            .axes(format!("dimension j of z (view B), D = {dim}"), format!("dimension i of z (view A), {n} images"))
+            .size(side.0, side.1),
+    )?;
+    let right = heatmap(
+        &identity,
+        dim,
+        dim,
+        Some((-1.0, 1.0)),
+        &Chart::new("The target: the identity I").axes(format!("dimension j (D = {dim})"), "dimension i").size(side.0, side.1),
+    )?;
+    Ok(CrossCorrelationFigure { figure: side_by_side(&[left, right], 24)?, c, dim, invariance, redundancy })
+}
+
+/// BYOL's target schedule from [`crate::methods::byol::cosine_tau`], for the kit's `τ_base`
+/// (its default) and the paper's 0.996: `1 − τ`, the share of the online weights `θ` that
+/// enters the target `ξ` at each step, over training (it falls to 0, so the curves leave the
+/// legend's corner free). Each curve's label gives the target's half-life at the start,
+/// `ln ½ / ln τ_base` steps.
+pub fn byol_tau_schedule() -> Result<Figure> {
+    use crate::methods::byol::{cosine_tau, Config};
+    let steps = 200;
+    let curve = |base: f64, who: &str| {
+        let half_life = 0.5f64.ln() / base.ln();
+        Series::new(
+            format!("τ_base = {base} ({who}): half-life {half_life:.0} steps at the start"),
+            (0..=steps).map(|k| k as f64 / steps as f64).map(|p| (p, 1.0 - cosine_tau(base, p))).collect(),
+        )
+    };
+    let series = [curve(Config::default().tau_base, "the kit"), curve(0.996, "the paper")];
+    let chart = Chart::new("BYOL's target, ξ ← τ·ξ + (1 − τ)·θ: how much of θ enters ξ per step")
+        .axes("fraction of training k / K", "1 − τ")
+        .size(900, 480);
+    line_chart(&series, &chart)
 }
 
 /// The dataset samples and the augmentation grids.
@@ -396,26 +500,61 @@ impl Experiment {
         bar_chart(&labels, &groups, Some(("random-init kNN", 100.0 * self.baseline_knn_top1)), &chart)
     }
 
-    /// The rows as a table, the verdict below.
+    /// The rows as a table, the verdict below. Experiments about collapse (rows with an
+    /// effective rank) get a column per measured space: the features `f(x)` and the
+    /// projections `z`.
     pub fn table(&self) -> Result<Figure> {
-        let header = [self.parameter.as_str(), "kNN top-1", "linear top-1", "final loss", "wall time"];
+        let features = self.rows.iter().any(|r| r.effective_rank.is_some());
+        let projections = self.rows.iter().any(|r| r.projection_effective_rank.is_some());
+        let mut header = vec![self.parameter.as_str(), "kNN top-1", "linear top-1"];
+        header.extend(features.then_some("eff. rank f(x)"));
+        header.extend(projections.then_some("eff. rank z"));
+        header.extend(["final loss", "wall time"]);
+        let rank = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.1}"));
         let mut rows: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
-                vec![
+                let mut row = vec![
                     r.label.clone(),
                     match r.knn_std() {
                         Some(sd) => format!("{:.1}% ± {:.1} ({} seeds)", 100.0 * r.knn_top1, 100.0 * sd, r.knn_runs.len()),
                         None => format!("{:.1}%", 100.0 * r.knn_top1),
                     },
                     format!("{:.1}%", 100.0 * r.linear_top1),
-                    r.final_loss.map_or("—".into(), |l| format!("{l:.3}")),
-                    format!("{:.0} s", r.wall_seconds),
-                ]
+                ];
+                row.extend(features.then(|| rank(r.effective_rank)));
+                row.extend(projections.then(|| rank(r.projection_effective_rank)));
+                row.extend([r.final_loss.map_or("—".into(), |l| format!("{l:.3}")), format!("{:.0} s", r.wall_seconds)]);
+                row
             })
             .collect();
-        rows.push(vec!["random init".into(), format!("{:.1}%", 100.0 * self.baseline_knn_top1), "".into(), "".into(), "".into()]);
+        let mut baseline = vec![String::new(); header.len()];
+        baseline[0] = "random init".into();
+        baseline[1] = format!("{:.1}%", 100.0 * self.baseline_knn_top1);
+        rows.push(baseline);
         table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(720, 200))
+    }
+
+    /// The effective rank (RankMe: from 1, every point on one line, to the dimension) of the
+    /// projections `z` and of the features `f(x)` per setting, for the experiments about
+    /// collapse; `None` when no row measured one. A space is drawn when every row has it.
+    pub fn rank_chart(&self) -> Result<Option<Figure>> {
+        let all = |f: fn(&ExperimentRow) -> Option<f64>| self.rows.iter().map(f).collect::<Option<Vec<f64>>>();
+        let groups: Vec<BarGroup> = [
+            ("projections z (where the loss acts)", all(|r| r.projection_effective_rank)),
+            ("features f(x) (what is evaluated)", all(|r| r.effective_rank)),
+        ]
+        .into_iter()
+        .filter_map(|(label, values)| values.map(|v| BarGroup::new(label, v)))
+        .collect();
+        if groups.is_empty() {
+            return Ok(None);
+        }
+        let labels: Vec<&str> = self.rows.iter().map(|r| r.label.as_str()).collect();
+        let chart = Chart::new(format!("{}: effective rank by {}", self.experiment, self.parameter))
+            .axes(self.parameter.as_str(), "effective rank (RankMe)")
+            .size(WIDE.0, WIDE.1);
+        bar_chart(&labels, &groups, None, &chart).map(Some)
     }
 }

@@ -79,3 +79,21 @@ fn a_constant_dimension_gives_a_finite_loss_and_gradient() {
     let invariance = barlow_twins_loss(za, zb, 0.0).as_vec()[0];
     assert!(invariance >= 1.0 - 1e-5, "dimension 1 alone costs (1 − 0)² = 1, got {invariance}");
 }
+
+#[test]
+fn cross_correlation_is_the_matrix_the_loss_compares_with_the_identity() {
+    // The C printed by tests/golden/barlow.py for the same two views.
+    let expected = [0.947685628f32, -0.165443896, -0.923264738, -0.477996048, 0.998352500, 0.137778257, -0.643928117, -0.140296699, 0.969766655];
+    let c = selfsup::methods::barlow::cross_correlation(&ZA, &ZB, 4, 3);
+    for (k, (got, want)) in c.iter().zip(expected).enumerate() {
+        assert!((got - want).abs() < 1e-6, "C[{}][{}]: got {got}, numpy says {want}", k / 3, k % 3);
+    }
+    // Σ(1 − C_ii)² + λ Σ_{i≠j} C_ij² from it is the loss.
+    let dev = Cpu::default();
+    for lambda in [0.0f32, 0.0078125, 1.0] {
+        let from_c: f32 = c.iter().enumerate().map(|(k, v)| if k % 4 == 0 { (1.0 - v).powi(2) } else { lambda * v * v }).sum();
+        let (a, b) = views(&dev, &ZA, &ZB);
+        let loss = barlow_twins_loss(a, b, lambda).as_vec()[0];
+        assert!((from_c - loss).abs() < 1e-5, "λ = {lambda}: from C {from_c}, loss {loss}");
+    }
+}

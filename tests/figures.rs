@@ -1,6 +1,8 @@
 //! `selfsup figures` end to end on a tiny checkpoint: every slide figure is written, a missing
-//! required experiment is reported by name, and once its JSON exists its figures appear.
+//! required experiment is reported by name, and once its JSON exists its figures appear (with
+//! the rank chart for the collapse experiments and the soft targets for distillation).
 
+use selfsup::experiments::kd;
 use selfsup::figures::{generate, FiguresConfig};
 use selfsup::train::{RunConfig, TrainConfig};
 
@@ -34,6 +36,8 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "simclr-similarity.png",
         "random-init-similarity.png",
         "simclr-loss.png",
+        "barlow-cross-correlation.png",
+        "byol-tau-schedule.png",
     ] {
         let path = cfg.out.join(name);
         assert!(report.written.contains(&path), "{name} not reported as written");
@@ -41,20 +45,84 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         assert!(img.width() > 100 && img.height() > 100, "{name}: {}x{}", img.width(), img.height());
     }
     assert!(report.simclr.is_some(), "the checkpoint's summary.json should be read for the titles");
+    // Every experiment a deck shows is named when its JSON is missing.
     let err = report.check().unwrap_err().to_string();
-    assert!(err.contains("moco-momentum.json: not found"), "{err}");
-    assert!(!cfg.out.join("moco-momentum.png").exists());
+    for name in selfsup::figures::REQUIRED_EXPERIMENTS {
+        assert!(err.contains(&format!("{name}.json: not found")), "{name}: {err}");
+        assert!(!cfg.out.join(format!("{name}.png")).exists());
+    }
 
     let json = r#"{"experiment": "moco-momentum", "parameter": "momentum", "baseline_knn_top1": 0.2,
         "rows": [{"value": 0.99, "label": "m = 0.99", "knn_top1": 0.3, "linear_top1": 0.3, "final_loss": 5.0, "wall_seconds": 60}],
         "verdict": "test data", "settings": {}}"#;
     std::fs::write(experiments.join("moco-momentum.json"), json).unwrap();
     let report = generate(&cfg).unwrap();
-    report.check().unwrap();
+    let err = report.check().unwrap_err().to_string();
+    assert!(!err.contains("moco-momentum") && err.contains("barlow-lambda.json: not found"), "{err}");
     assert!(cfg.out.join("moco-momentum.png").exists() && cfg.out.join("moco-momentum-table.png").exists());
+    assert!(!cfg.out.join("moco-momentum-rank.png").exists(), "no effective rank in its rows, so no rank chart");
+
+    // Part 2: the collapse experiments carry effective ranks (here only the features' for
+    // byol-collapse, as its first runs had); kd-temperature has its own format.
+    let collapse = |name: &str, projections: bool| {
+        let z = if projections { r#", "projection_effective_rank": 9.5"# } else { "" };
+        format!(
+            r#"{{"experiment": "{name}", "parameter": "p", "baseline_knn_top1": 0.2,
+            "rows": [{{"value": 0, "label": "a", "knn_top1": 0.3, "linear_top1": 0.35, "final_loss": 1.0, "wall_seconds": 60, "effective_rank": 30.0{z}}},
+                     {{"value": 1, "label": "b", "knn_top1": 0.5, "linear_top1": 0.55, "final_loss": 2.0, "wall_seconds": 61, "effective_rank": 31.0{z}}}],
+            "verdict": "test data", "settings": {{}}}}"#
+        )
+    };
+    std::fs::write(experiments.join("barlow-lambda.json"), collapse("barlow-lambda", true)).unwrap();
+    std::fs::write(experiments.join("byol-collapse.json"), collapse("byol-collapse", false)).unwrap();
+    let row = |label: &str, t: Option<f64>, acc: f64| kd::KdRow { label: label.into(), temperature: t, accuracy: acc, runs: vec![acc], wall_seconds: 1.0 };
+    let mut budget = kd::KdBudget::from_base(&TrainConfig::default(), 1);
+    budget.seeds = 1;
+    let distilled = kd::KdExperiment {
+        experiment: kd::NAME.into(),
+        budget,
+        rows: vec![row("teacher", None, 0.9), row("student, labels only", None, 0.6), row("student, KD T = 2", Some(2.0), 0.62)],
+        soft_targets: kd::TEMPERATURES.iter().map(|&t| kd::softmax(&[3.0, 1.0, 0.0], t as f64)).collect(),
+        class_names: vec!["x".into(), "y".into(), "z".into()],
+        verdict: "test data".into(),
+    };
+    std::fs::write(experiments.join("kd-temperature.json"), serde_json::to_string(&distilled).unwrap()).unwrap();
+    let report = generate(&cfg).unwrap();
+    report.check().unwrap();
+    for name in [
+        "barlow-lambda.png",
+        "barlow-lambda-table.png",
+        "barlow-lambda-rank.png",
+        "byol-collapse.png",
+        "byol-collapse-table.png",
+        "byol-collapse-rank.png",
+        "kd-temperature.png",
+        "kd-temperature-table.png",
+        "kd-temperature-soft-targets.png",
+    ] {
+        let path = cfg.out.join(name);
+        assert!(report.written.contains(&path), "{name} not reported as written");
+        let img = image::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(img.width() > 100 && img.height() > 100, "{name}: {}x{}", img.width(), img.height());
+    }
 
     // A checkpoint without its config.json is refused with the file's name.
     let bad = FiguresConfig { checkpoint: Some(dir.path().join("nowhere/checkpoint.safetensors")), ..cfg };
     let err = generate(&bad).unwrap_err().to_string();
     assert!(err.contains("nowhere/config.json"), "{err}");
+}
+
+#[test]
+fn the_barlow_heatmap_shows_a_real_cross_correlation_far_from_the_identity() {
+    let c = selfsup::figures::barlow_cross_correlation(0).unwrap();
+    assert_eq!((c.dim, c.c.len()), (128, 128 * 128));
+    assert!(c.c.iter().all(|v| (-1.0 - 1e-4..=1.0 + 1e-4).contains(v)), "a correlation lies in [-1, 1]");
+    // Untrained, two views of an image agree only partly on each dimension: the invariance
+    // term is well above 0 and below its value for a collapsed (constant) output, D.
+    assert!(c.invariance > 1.0 && c.invariance < 128.0, "{}", c.invariance);
+    let by_hand: f32 = (0..128).map(|i| (1.0 - c.c[i * 129]).powi(2)).sum();
+    assert!((by_hand - c.invariance).abs() < 1e-3);
+    assert!(c.figure.width > 1000 && c.figure.height > 400, "{}x{}", c.figure.width, c.figure.height);
+    // Same seed, same network and views: the same picture.
+    assert_eq!(c.figure, selfsup::figures::barlow_cross_correlation(0).unwrap().figure);
 }

@@ -157,6 +157,20 @@ fn table_grows_with_its_rows_and_refuses_ragged_rows() {
 }
 
 #[test]
+fn table_columns_are_as_wide_as_their_text() {
+    // Text wider than its even share of the chart widens the table instead of running into
+    // the next column: here the first column alone needs far more than 300 px.
+    let chart = Chart::new("results").size(300, 200);
+    let label = "a label much longer than an even share of three hundred pixels".to_string();
+    let wide = table(&["setting", "value"], &[vec![label, "0.5".into()]], "", &chart).unwrap();
+    assert!(wide.width > 600, "{}", wide.width);
+    // Text that fits keeps the chart's width.
+    let narrow = table(&["x", "y"], &[vec!["1".into(), "2".into()]], "", &chart).unwrap();
+    assert_eq!(narrow.width, 300);
+    assert!(non_white_fraction(&wide) > 0.005, "the table should contain text");
+}
+
+#[test]
 fn infonce_illustration_is_a_softmax_whose_loss_is_minus_log_of_the_positive() {
     let curves = infonce_temperature_curves();
     assert_eq!(curves.len(), ILLUSTRATION_TAUS.len());

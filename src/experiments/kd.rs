@@ -24,7 +24,7 @@ use crate::methods::distill::Distillation;
 use crate::nn::encoders::{SmallConvNet, TinyConvNet};
 use dfdx::nn::BuildModule;
 use crate::nn::ops::Img;
-use crate::plot::{bar_chart, BarGroup, Chart, Figure};
+use crate::plot::{bar_chart, table, BarGroup, Chart, Figure};
 use crate::supervised::Classifier;
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::TrainConfig;
@@ -232,6 +232,20 @@ impl KdExperiment {
         let values = self.rows.iter().map(|r| 100.0 * r.accuracy).collect();
         let chart = Chart::new(format!("{NAME}: test top-1 of teacher and students")).axes("classifier", "test top-1 (%)").size(crate::figures::WIDE.0, crate::figures::WIDE.1);
         bar_chart(&labels, &[BarGroup::new("test top-1", values)], None, &chart)
+    }
+
+    /// Every classifier's mean test top-1 and per-seed values as a table, the verdict below.
+    pub fn table(&self) -> Result<Figure> {
+        let header = ["classifier", "test top-1", "per seed", "wall per run"];
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let runs: Vec<String> = r.runs.iter().map(|x| format!("{:.1}", 100.0 * x)).collect();
+                vec![r.label.clone(), format!("{:.1}%", 100.0 * r.accuracy), format!("{} %", runs.join(" / ")), format!("{:.0} s", r.wall_seconds)]
+            })
+            .collect();
+        table(&header, &rows, &self.verdict, &Chart::new(format!("{NAME} (measured)")).size(720, 200))
     }
 
     /// The teacher's distribution over the classes for one test image at each temperature.

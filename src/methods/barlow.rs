@@ -58,6 +58,34 @@ pub fn barlow_twins_loss<D: Device<f32>, T: Tape<f32, D> + Merge<T>>(z_a: Mat<D,
 }
 // ANCHOR_END: barlow_twins
 
+/// The cross-correlation matrix `C` that [`barlow_twins_loss`] compares with the identity, as
+/// numbers to look at (no tape): `z_a`, `z_b` are `n × d` row-major (row `b` of each is image
+/// `b`), each dimension is standardised over the batch as the loss does it (biased variance,
+/// `ε` = [`STANDARDISE_EPS`]), and `C[i·d + j] = (1/n) Σ_b ẑ^A_{b,i} ẑ^B_{b,j}`. Computed in
+/// `f64`; the slides' heatmap of `C` is drawn from it.
+pub fn cross_correlation(z_a: &[f32], z_b: &[f32], n: usize, d: usize) -> Vec<f32> {
+    assert!(n >= 2 && d >= 1, "cross_correlation: needs at least 2 images and 1 dimension");
+    assert!(z_a.len() == n * d && z_b.len() == n * d, "cross_correlation: both views need n × d = {} values", n * d);
+    let standardise = |z: &[f32]| -> Vec<f64> {
+        let mut out = vec![0.0f64; n * d];
+        for j in 0..d {
+            let mean = (0..n).map(|b| z[b * d + j] as f64).sum::<f64>() / n as f64;
+            let var = (0..n).map(|b| (z[b * d + j] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+            let scale = (var + STANDARDISE_EPS).sqrt();
+            (0..n).for_each(|b| out[b * d + j] = (z[b * d + j] as f64 - mean) / scale);
+        }
+        out
+    };
+    let (a, b) = (standardise(z_a), standardise(z_b));
+    let mut c = vec![0.0f32; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            c[i * d + j] = ((0..n).map(|k| a[k * d + i] * b[k * d + j]).sum::<f64>() / n as f64) as f32;
+        }
+    }
+    c
+}
+
 /// Barlow Twins' settings (`--method barlow`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
