@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
 use crate::methods::{with_method, Method, WithMethod};
 use crate::train::checkpoint::{load_model, read_json, write_json_atomic};
-use crate::train::{fit, RunConfig, RunDir, TrainConfig, TrainState};
+use crate::train::trace::{CollapseTrace, TraceConfig, TRACE_FILE};
+use crate::train::{fit, fit_observed, RunConfig, RunDir, TrainConfig, TrainState};
 use dfdx::nn::BuildModule;
 #[cfg_attr(feature = "cuda", allow(unused_imports))]
 use dfdx::prelude::*;
@@ -189,13 +190,15 @@ struct Train<'a> {
     out: &'a Path,
     resume: bool,
     quiet: bool,
+    /// Measure collapse during training into `collapse.jsonl` ([`train_traced`]).
+    trace: Option<TraceConfig>,
 }
 
 impl WithMethod for Train<'_> {
     type Output = Result<Summary>;
 
     fn call<M: Method<Dev> + BuildModule<Dev, f32>>(self, settings: &M::Config) -> Result<Summary> {
-        let Train { run: config, out, resume, quiet } = self;
+        let Train { run: config, out, resume, quiet, trace } = self;
         let cfg = &config.train;
         let wall = Instant::now();
         let run = RunDir::create(out)?;
@@ -240,7 +243,13 @@ impl WithMethod for Train<'_> {
                 cfg.batch_size
             );
         }
-        let state = fit(&mut model, &dev, &splits.train, cfg, &run, state, quiet)?;
+        let state = match trace {
+            None => fit(&mut model, &dev, &splits.train, cfg, &run, state, quiet)?,
+            Some(t) => {
+                let mut trace = CollapseTrace::create(t, &splits.test, run.root.join(TRACE_FILE), resume)?;
+                fit_observed(&mut model, &dev, &splits.train, cfg, &run, state, quiet, &mut |m: &M, d: &Dev, at| trace.observe(m, d, at))?
+            }
+        };
         if !quiet {
             println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
         }
@@ -276,7 +285,15 @@ impl WithMethod for Eval<'_> {
 /// Trains as `selfsup train` does; `out` is the run directory.
 pub fn train(run: &RunConfig, out: &Path, resume: bool, quiet: bool) -> Result<Summary> {
     validate(run)?;
-    with_method(&run.method, &run.train.encoder, Train { run, out, resume, quiet })?
+    with_method(&run.method, &run.train.encoder, Train { run, out, resume, quiet, trace: None })?
+}
+
+/// [`train`], also measuring collapse every `trace.every` steps on `trace.images` test images
+/// (features and projections, see [`crate::train::trace`]) into `out/collapse.jsonl`; read it
+/// back with [`crate::train::trace::read`]. The run itself is the same as [`train`]'s.
+pub fn train_traced(run: &RunConfig, out: &Path, trace: &TraceConfig, quiet: bool) -> Result<Summary> {
+    validate(run)?;
+    with_method(&run.method, &run.train.encoder, Train { run, out, resume: false, quiet, trace: Some(*trace) })?
 }
 
 /// Evaluates a checkpoint as `selfsup eval` does. The method and encoder come from the

@@ -5,12 +5,13 @@ pub mod config;
 pub mod optimizer;
 pub mod progress;
 pub mod schedule;
+pub mod trace;
 pub mod trainer;
 
 pub use config::{RunConfig, TrainConfig};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use schedule::CosineSchedule;
-pub use trainer::{fit, TrainState};
+pub use trainer::{fit, fit_observed, StepInfo, TrainState};
 
 use std::path::{Path, PathBuf};
 

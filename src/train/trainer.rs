@@ -55,8 +55,39 @@ pub fn fit<M: Method<D>, D: Backend>(
     data: &ImageDataset,
     cfg: &TrainConfig,
     run: &RunDir,
+    state: TrainState,
+    quiet: bool,
+) -> Result<TrainState> {
+    fit_observed(model, dev, data, cfg, run, state, quiet, &mut |_: &M, _: &D, _: StepInfo| Ok(()))
+}
+
+/// Where training stands when [`fit_observed`] shows the model to its observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepInfo {
+    /// Optimizer steps taken so far (0: before the first step of a fresh run).
+    pub step: usize,
+    /// The optimizer steps of the whole run (`cfg.epochs` epochs).
+    pub total_steps: usize,
+    /// The epoch under way (0-based).
+    pub epoch: usize,
+}
+
+/// [`fit`], showing the model to `observe` once before the first step (at `state.step`) and
+/// after every optimizer step (after the method's `after_step`): a hook to measure the model
+/// while it trains, e.g. [`crate::train::trace`]'s collapse metric every N steps. The
+/// observer gets the model read-only and is not on the gradient tape, so observing does not
+/// change the run (as long as it draws no random numbers from `dev`); an error it returns
+/// stops training.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_observed<M: Method<D>, D: Backend>(
+    model: &mut M,
+    dev: &D,
+    data: &ImageDataset,
+    cfg: &TrainConfig,
+    run: &RunDir,
     mut state: TrainState,
     quiet: bool,
+    observe: &mut dyn FnMut(&M, &D, StepInfo) -> Result<()>,
 ) -> Result<TrainState> {
     crate::nn::ops::tune_allocator();
     if data.is_empty() {
@@ -80,6 +111,9 @@ pub fn fit<M: Method<D>, D: Backend>(
     let mut progress = Progress::new(total, quiet);
     let mut grads = model.alloc_grads();
     let images: Vec<Image> = (0..data.len()).map(|i| data.image(i)).collect();
+    if state.epoch < cfg.epochs {
+        observe(&*model, dev, StepInfo { step: state.step, total_steps: total, epoch: state.epoch })?;
+    }
 
     for epoch in state.epoch..cfg.epochs {
         let started = Instant::now();
@@ -117,6 +151,7 @@ pub fn fit<M: Method<D>, D: Backend>(
                 model.zero_grads(&mut grads);
                 state.step += 1;
                 model.after_step(state.step as f32 / total.max(1) as f32);
+                observe(&*model, dev, StepInfo { step: state.step, total_steps: total, epoch })?;
                 epoch_loss += value as f64;
                 let line = StepMetrics {
                     epoch,
