@@ -25,5 +25,6 @@ echo "== notebooks: committed notebooks carry no outputs"
 
 echo "== notebooks: execute every notebook headless with the Rust kernel"
 # The first notebook builds the kit for evcxr once (several minutes, not counted in the
-# budget: the warm-up below does it); :cache keeps the build for the rest.
+# budget: the warm-up below does it); every kernel of check.py builds in the same evcxr folder,
+# so the notebooks reuse that build.
 "$PYTHON" notebooks/check.py --warm-up --html target/notebooks-html

@@ -8,6 +8,9 @@
     python3 notebooks/check.py --strip FILE...    # remove outputs (before committing)
     python3 notebooks/check.py --warm-up          # first build the kit for evcxr (not timed)
 
+Every kernel it starts shares one evcxr build folder (EVCXR_TMPDIR, see `evcxr_dir`), so the kit
+is built once, by the warm-up, and not again by each notebook.
+
 A notebook passes when
   - its committed form carries no outputs and no execution counts (clean diffs),
   - every cell runs, top to bottom, in a fresh kernel, without an error output, a panic or a
@@ -21,13 +24,34 @@ A notebook passes when
 
 import argparse
 import base64
+import hashlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KERNEL = "rust"  # the kernel spec that `evcxr_jupyter --install` installs
+
+
+def evcxr_dir():
+    """The evcxr build folder shared by every kernel this checker starts: `EVCXR_TMPDIR` if
+    set, else `selfsup-evcxr-<checkout>` in the system's temporary folder.
+
+    Without it each evcxr kernel builds in a fresh temporary folder that it deletes on exit,
+    and `:cache` does not keep the kit (a local path crate): every notebook rebuilt the kit,
+    249 s of a trivial notebook on an idle two-core machine, against 64 s with the shared
+    folder on a loaded one (2026-12-01). Where the folder lives matters twice: not under the
+    repository (evcxr's project would sit inside the kit's cargo workspace, which cargo
+    refuses), and as shallow as evcxr's own default (rustc writes the path to Rust's standard
+    library into each cell's library relative to `target/.../deps/`, one level below the copy
+    that evcxr loads; at the depth of ~/.cache/... that path missed and loading failed)."""
+    if os.environ.get("EVCXR_TMPDIR"):
+        return Path(os.environ["EVCXR_TMPDIR"])
+    checkout = hashlib.sha256(str(HERE.parent).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"selfsup-evcxr-{checkout}"
 
 
 def default_notebooks():
@@ -108,7 +132,8 @@ def count_images(nb):
 def warm_up(cell_timeout):
     """Builds the kit once for evcxr, both ways the notebooks load it (the shared library
     `notebooks/kit` of the course notebooks, the plain crate of the trap test), so that the
-    one-time build is not counted in any notebook's budget; evcxr's `:cache` keeps the builds."""
+    one-time build is not counted in any notebook's budget; the shared evcxr folder
+    (`evcxr_dir`) keeps the builds for the notebooks."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -203,6 +228,10 @@ def main():
     if args.clean_only or failed:
         sys.exit(1 if failed else 0)
 
+    shared = evcxr_dir()
+    shared.mkdir(parents=True, exist_ok=True)
+    os.environ["EVCXR_TMPDIR"] = str(shared)  # inherited by every kernel started below
+    print(f"evcxr builds in {shared}", flush=True)
     if args.warm_up:
         warm_up(args.cell_timeout)
     report = []
