@@ -5,6 +5,10 @@
 //! and a `Config` with its own settings (see [`registry`], the list of methods).
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
+//!
+//! Part 3 (clustering) starts with building blocks: [`swav`] has SwAV's codes (Sinkhorn-Knopp)
+//! and its swapped-prediction loss, not yet a `Method`; DeepCluster's k-means and NMI are in
+//! [`crate::eval`], multi-crop in [`crate::augment::MultiCrop`].
 
 pub mod barlow;
 pub mod byol;
@@ -18,6 +22,7 @@ pub mod moco;
 pub mod registry;
 pub mod settings;
 pub mod simclr;
+pub mod swav;
 
 pub use barlow::{barlow_twins_loss, BarlowTwins};
 pub use byol::{byol_loss, Byol};
@@ -31,6 +36,7 @@ pub use moco::{MoCo, MoCoV1};
 pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
 pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
+pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_loss, SinkhornConfig};
 
 use crate::augment::{ViewBatch, ViewGenerator};
 use crate::nn::ops::{Backend, Img, Mat};
