@@ -661,6 +661,31 @@ fn multi_crop_sizes_and_counts() {
 }
 
 #[test]
+fn view_batches_of_one_size_stack_into_one_batch() {
+    let images = batch(3);
+    let views = ViewGenerator::two_view(Pipeline::simclr(16)).views_batch(&images, 2).unwrap();
+    let stacked = ViewBatch::stack(&views).unwrap();
+    assert_eq!(stacked.shape(), [6, 3, 16, 16]);
+    assert_eq!(stacked.image(3 + 1), views[1].image(1));
+    assert_eq!(stacked.data[..views[0].data.len()], views[0].data[..]);
+    let small = ViewGenerator::two_view(Pipeline::simclr(8)).views_batch(&images, 2).unwrap();
+    match ViewBatch::stack(&[views[0].clone(), small[0].clone()]) {
+        Err(Error::Config(m)) => assert!(m.contains("different sizes"), "{m}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    assert!(matches!(ViewBatch::stack(&[]), Err(Error::Config(_))));
+}
+
+#[test]
+fn simclr_is_a_crop_then_simclr_colour() {
+    let images = batch(3);
+    let whole = ViewGenerator::two_view(Pipeline::simclr_with(24, 0.7, 0.3));
+    let parts = Pipeline::new().then(RandomResizedCrop::new((24, 24), (0.3, 1.0))).append(Pipeline::simclr_colour(0.7));
+    assert_eq!(parts.name(), Pipeline::simclr_with(24, 0.7, 0.3).name());
+    assert_eq!(ViewGenerator::two_view(parts).views_batch(&images, 4).unwrap(), whole.views_batch(&images, 4).unwrap());
+}
+
+#[test]
 fn image_rng_depends_on_seed_and_index() {
     let draw = |s, i| image_rng(s, i).gen::<u64>();
     assert_eq!(draw(1, 2), draw(1, 2));

@@ -86,13 +86,26 @@ impl Pipeline {
     /// `s` (jitter `(0.8s, 0.8s, 0.8s, 0.2s)`, SimCLR §B.5) and the smallest crop area
     /// `min_scale`.
     pub fn simclr_with(size: usize, color_strength: f32, min_scale: f32) -> Self {
+        Self::new().then(RandomResizedCrop::new((size, size), (min_scale, 1.0))).append(Self::simclr_colour(color_strength))
+    }
+
+    /// What [`Pipeline::simclr_with`] does after its crop: flip `p = 0.5`, [`ColorJitter`]
+    /// `(0.8s, 0.8s, 0.8s, 0.2s)` with `p = 0.8`, grayscale `p = 0.2`, blur `p = 0.5`. Put a
+    /// crop of any size in front of it.
+    pub fn simclr_colour(color_strength: f32) -> Self {
         let s = color_strength;
         Self::new()
-            .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
             .then(RandomHorizontalFlip::new(0.5))
             .then(ColorJitter::new(0.8 * s, 0.8 * s, 0.8 * s, (0.2 * s).min(0.5)).with_p(0.8))
             .then(RandomGrayscale::new(0.2))
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
+    }
+
+    /// Appends the steps of `other`, in order (the result is one flat pipeline, not a nested
+    /// one: the same views, and the same name as if the steps had been added one by one).
+    pub fn append(mut self, other: Pipeline) -> Self {
+        self.steps.extend(other.steps);
+        self
     }
 
     /// MoCo v1's augmentation (He et al. 2020, §4: the official code's `aug_plus = False`):
@@ -283,6 +296,26 @@ impl ViewBatch {
     /// `[batch, channels, height, width]`.
     pub fn shape(&self) -> [usize; 4] {
         [self.batch, self.channels, self.height, self.width]
+    }
+
+    /// The batches `views` one after another, as one batch of `Σ batch` images (view-major:
+    /// all of `views[0]`, then all of `views[1]`, ...), so that several views of one size go
+    /// through the encoder in one forward pass.
+    ///
+    /// Errors ([`Error::Config`]) if `views` is empty or the views of different sizes cannot
+    /// share a batch.
+    pub fn stack(views: &[ViewBatch]) -> Result<ViewBatch> {
+        let first = views.first().ok_or_else(|| Error::config("ViewBatch::stack: no views to stack"))?;
+        let (channels, height, width) = (first.channels, first.height, first.width);
+        if let Some(other) = views.iter().find(|v| (v.channels, v.height, v.width) != (channels, height, width)) {
+            return Err(Error::config(format!(
+                "ViewBatch::stack: views of different sizes cannot share a batch ({channels}x{height}x{width} and {}x{}x{})",
+                other.channels, other.height, other.width
+            )));
+        }
+        let mut data = Vec::with_capacity(views.iter().map(|v| v.data.len()).sum());
+        views.iter().for_each(|v| data.extend_from_slice(&v.data));
+        Ok(ViewBatch { data, batch: views.iter().map(|v| v.batch).sum(), channels, height, width })
     }
 
     /// Image `i` of the batch, unpacked.

@@ -92,17 +92,10 @@ pub struct Batch {
     pub indices: Vec<usize>,
 }
 
-/// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order.
+/// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order
+/// ([`ViewBatch::stack`]). Panics if there are no views or they differ in size.
 pub fn stack_views<D: Backend>(dev: &D, views: &[ViewBatch]) -> Img<D> {
-    assert!(!views.is_empty(), "stack_views: no views");
-    let [_, c, h, w] = views[0].shape();
-    let mut data = Vec::with_capacity(views.iter().map(|v| v.data.len()).sum());
-    let mut batch = 0;
-    for v in views {
-        let [b, vc, vh, vw] = v.shape();
-        assert_eq!((vc, vh, vw), (c, h, w), "stack_views: views of different sizes cannot share a batch");
-        data.extend_from_slice(&v.data);
-        batch += b;
-    }
-    dev.tensor_from_vec(data, (batch, c, h, w))
+    let stacked = ViewBatch::stack(views).unwrap_or_else(|e| panic!("stack_views: {e}"));
+    let [batch, c, h, w] = stacked.shape();
+    dev.tensor_from_vec(stacked.data, (batch, c, h, w))
 }
