@@ -661,6 +661,123 @@ fn multi_crop_sizes_and_counts() {
 }
 
 #[test]
+fn view_batches_of_one_size_stack_into_one_batch() {
+    let images = batch(3);
+    let views = ViewGenerator::two_view(Pipeline::simclr(16)).views_batch(&images, 2).unwrap();
+    let stacked = ViewBatch::stack(&views).unwrap();
+    assert_eq!(stacked.shape(), [6, 3, 16, 16]);
+    assert_eq!(stacked.image(3 + 1), views[1].image(1));
+    assert_eq!(stacked.data[..views[0].data.len()], views[0].data[..]);
+    let small = ViewGenerator::two_view(Pipeline::simclr(8)).views_batch(&images, 2).unwrap();
+    match ViewBatch::stack(&[views[0].clone(), small[0].clone()]) {
+        Err(Error::Config(m)) => assert!(m.contains("different sizes"), "{m}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    assert!(matches!(ViewBatch::stack(&[]), Err(Error::Config(_))));
+}
+
+#[test]
+fn simclr_is_a_crop_then_simclr_colour() {
+    let images = batch(3);
+    let whole = ViewGenerator::two_view(Pipeline::simclr_with(24, 0.7, 0.3));
+    let parts = Pipeline::new().then(RandomResizedCrop::new((24, 24), (0.3, 1.0))).append(Pipeline::simclr_colour(0.7));
+    assert_eq!(parts.name(), Pipeline::simclr_with(24, 0.7, 0.3).name());
+    assert_eq!(ViewGenerator::two_view(parts).views_batch(&images, 4).unwrap(), whole.views_batch(&images, 4).unwrap());
+}
+
+#[test]
+fn multi_crop_for_small_images_packs_the_views_per_size() {
+    let cfg = MultiCrop::for_image_size(32, 4);
+    let expected = MultiCrop { global_size: 32, n_global: 2, global_scale: (0.4, 1.0), local_size: 16, n_local: 4, local_scale: (0.08, 0.4) };
+    assert_eq!(cfg, expected);
+    let gen = ViewGenerator::multi_crop_with(&cfg, Pipeline::simclr_colour(1.0)).unwrap();
+    let images = batch(5);
+    let views = gen.views_batch(&images, 3).unwrap();
+    let packed = cfg.stack(&views).unwrap();
+    let local = packed.local.as_ref().unwrap();
+    assert_eq!(packed.global.shape(), [2 * 5, 3, 32, 32]);
+    assert_eq!(local.shape(), [4 * 5, 3, 16, 16]);
+    assert_eq!((packed.batch_size, packed.n_global, packed.n_local), (5, 2, 4));
+    // View-major: image i of view v is image v·B + i of its size's batch.
+    assert_eq!(packed.global.image(5 + 2), views[1].image(2));
+    assert_eq!(local.image(2 * 5 + 4), views[2 + 2].image(4));
+    for i in 0..local.batch {
+        assert_in_unit_range(&local.image(i), "local view");
+    }
+}
+
+#[test]
+fn multi_crop_is_deterministic_for_a_seed() {
+    let cfg = MultiCrop::for_image_size(32, 3);
+    let gen = ViewGenerator::multi_crop_with(&cfg, Pipeline::simclr_colour(1.0)).unwrap();
+    let images = batch(4);
+    let make = |seed| cfg.stack(&gen.views_batch(&images, seed).unwrap()).unwrap();
+    assert_eq!(make(11), make(11));
+    let (a, b) = (make(11), make(12));
+    assert_ne!(a.global, b.global);
+    assert_ne!(a.local, b.local);
+}
+
+#[test]
+fn local_crops_cover_smaller_regions_than_global_crops() {
+    // On a horizontal ramp (value = column / 31) the range of values in a view is about the
+    // width of the region it was cut from. The identity as colour keeps the values.
+    let cfg = MultiCrop::for_image_size(32, 6);
+    let gen = ViewGenerator::multi_crop_with(&cfg, Pipeline::new()).unwrap();
+    let images = vec![ramp(1, 32, 32); 40];
+    let packed = cfg.stack(&gen.views_batch(&images, 0).unwrap()).unwrap();
+    let ranges = |b: &ViewBatch| -> Vec<f32> {
+        (0..b.batch)
+            .map(|i| {
+                let img = b.image(i);
+                img.data.iter().fold(0.0f32, |m, &v| m.max(v)) - img.data.iter().fold(1.0f32, |m, &v| m.min(v))
+            })
+            .collect()
+    };
+    let (global, local) = (ranges(&packed.global), ranges(packed.local.as_ref().unwrap()));
+    // A global crop is at least sqrt(0.4 · 3/4) · 32 ≈ 17.5 px wide, a local one at most
+    // sqrt(0.4 · 4/3) · 32 ≈ 23.4 px: ranges of at least ~0.53 and at most ~0.73.
+    assert!(global.iter().all(|&r| r > 0.5), "{global:?}");
+    assert!(local.iter().all(|&r| r < 0.76), "{local:?}");
+    let (g, l) = (mean(&global), mean(&local));
+    assert!(l < 0.7 * g, "mean range: local {l}, global {g}");
+}
+
+#[test]
+fn multi_crop_without_local_crops_is_exactly_two_global_views() {
+    let cfg = MultiCrop::for_image_size(32, 0);
+    let gen = ViewGenerator::multi_crop_with(&cfg, Pipeline::simclr_colour(1.0)).unwrap();
+    assert_eq!(gen.num_views(), 2);
+    let images = batch(3);
+    let views = gen.views_batch(&images, 5).unwrap();
+    let packed = cfg.stack(&views).unwrap();
+    assert_eq!(packed.local, None);
+    assert_eq!(packed.global.shape(), [6, 3, 32, 32]);
+    assert_eq!(packed.global, ViewBatch::stack(&views).unwrap());
+    // The same views as the two-view generator of the same crop and colour.
+    let two = ViewGenerator::two_view(Pipeline::new().then(cfg.global_crop()).append(Pipeline::simclr_colour(1.0)));
+    assert_eq!(two.views_batch(&images, 5).unwrap(), views);
+}
+
+#[test]
+fn multi_crop_rejects_bad_configurations_and_batches() {
+    let bad = |cfg: MultiCrop| match ViewGenerator::multi_crop_with(&cfg, Pipeline::new()) {
+        Err(Error::Config(m)) => m,
+        Ok(_) => panic!("{cfg:?} was accepted"),
+        Err(e) => panic!("{e}"),
+    };
+    let cfg = MultiCrop::for_image_size(32, 2);
+    assert!(bad(MultiCrop { local_scale: (0.5, 0.2), ..cfg }).contains("local crop area"));
+    assert!(bad(MultiCrop { global_scale: (0.0, 1.0), ..cfg }).contains("global crop area"));
+    assert!(bad(MultiCrop { local_size: 0, ..cfg }).contains("sizes must be positive"));
+    assert!(bad(cfg.with_counts(0, 2)).contains("at least one global crop"));
+    let views = ViewGenerator::multi_crop_with(&cfg, Pipeline::new()).unwrap().views_batch(&batch(2), 0).unwrap();
+    assert!(matches!(cfg.stack(&views[..3]), Err(Error::Config(m)) if m.contains("2 global + 2 local")));
+    assert!(matches!(ViewBatch::stack(&views[1..3]), Err(Error::Config(m)) if m.contains("different sizes")));
+    assert!(matches!(ViewBatch::stack(&[]), Err(Error::Config(_))));
+}
+
+#[test]
 fn image_rng_depends_on_seed_and_index() {
     let draw = |s, i| image_rng(s, i).gen::<u64>();
     assert_eq!(draw(1, 2), draw(1, 2));

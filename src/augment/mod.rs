@@ -17,8 +17,11 @@
 //! * [`GaussianBlur`], [`Solarize`] — BYOL's extra, asymmetric transforms.
 //! * [`Pipeline`] — an ordered chain of transforms, with the SimCLR / BYOL presets.
 //! * [`PatchGrid`], [`PatchMosaic`] — an image as a grid of patches (CPC).
-//! * [`MultiCrop`], [`ViewGenerator`] — turn a batch of images into deterministic views, in
-//!   parallel, packed per view for the training loop ([`ViewGenerator::views_batch`]).
+//! * [`ViewGenerator`] — turn a batch of images into deterministic views, in parallel, packed
+//!   per view for the training loop ([`ViewGenerator::views_batch`]).
+//! * [`MultiCrop`] — SwAV's and DINO's two global and `N` small local crops, each followed by
+//!   the method's colour pipeline, packed per crop size ([`MultiCropBatch`]) so each size is
+//!   one forward pass.
 //! * [`render_augmentation_grid`], [`render_image_grid`], [`image_grid_rgb8`] — look at them.
 
 mod blur;
@@ -26,6 +29,7 @@ mod colour;
 mod crop;
 mod flip;
 mod grid;
+mod multicrop;
 mod patches;
 mod pipeline;
 mod solarize;
@@ -44,7 +48,8 @@ pub use crop::{resize_bilinear, resized_crop, CenterCrop, CropBox, RandomResized
 pub use flip::{hflip, RandomHorizontalFlip};
 pub use grid::{augmentation_tiles, image_grid_rgb8, render_augmentation_grid, render_image_grid, tile_scale, GRID_BORDER};
 pub use patches::{mosaic, PatchGrid, PatchMosaic};
-pub use pipeline::{image_rng, MultiCrop, Pipeline, ViewBatch, ViewGenerator};
+pub use multicrop::{MultiCrop, MultiCropBatch};
+pub use pipeline::{image_rng, Pipeline, ViewBatch, ViewGenerator};
 pub use solarize::{solarize, Solarize};
 pub use views::ViewConfig;
 

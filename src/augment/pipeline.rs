@@ -1,4 +1,4 @@
-//! Pipelines of transforms, the method presets (SimCLR, BYOL, multi-crop), and the
+//! Pipelines of transforms, the method presets (SimCLR, BYOL), and the
 //! [`ViewGenerator`] that turns a batch of images into deterministic, parallel views.
 
 use std::fmt;
@@ -86,13 +86,26 @@ impl Pipeline {
     /// `s` (jitter `(0.8s, 0.8s, 0.8s, 0.2s)`, SimCLR §B.5) and the smallest crop area
     /// `min_scale`.
     pub fn simclr_with(size: usize, color_strength: f32, min_scale: f32) -> Self {
+        Self::new().then(RandomResizedCrop::new((size, size), (min_scale, 1.0))).append(Self::simclr_colour(color_strength))
+    }
+
+    /// What [`Pipeline::simclr_with`] does after its crop: flip `p = 0.5`, [`ColorJitter`]
+    /// `(0.8s, 0.8s, 0.8s, 0.2s)` with `p = 0.8`, grayscale `p = 0.2`, blur `p = 0.5`. Put a
+    /// crop of any size in front of it, as multi-crop does ([`ViewGenerator::multi_crop_with`]).
+    pub fn simclr_colour(color_strength: f32) -> Self {
         let s = color_strength;
         Self::new()
-            .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
             .then(RandomHorizontalFlip::new(0.5))
             .then(ColorJitter::new(0.8 * s, 0.8 * s, 0.8 * s, (0.2 * s).min(0.5)).with_p(0.8))
             .then(RandomGrayscale::new(0.2))
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
+    }
+
+    /// Appends the steps of `other`, in order (the result is one flat pipeline, not a nested
+    /// one: the same views, and the same name as if the steps had been added one by one).
+    pub fn append(mut self, other: Pipeline) -> Self {
+        self.steps.extend(other.steps);
+        self
     }
 
     /// MoCo v1's augmentation (He et al. 2020, §4: the official code's `aug_plus = False`):
@@ -186,71 +199,6 @@ impl fmt::Debug for Pipeline {
     }
 }
 
-/// Multi-crop (Caron et al. 2020, SwAV; also DINO, Caron et al. 2021): besides `n_global`
-/// large crops, make `n_local` small, low-resolution crops of the same image. Matching small
-/// crops to large ones teaches "local-to-global" correspondence at little extra cost, because
-/// the local crops are small.
-///
-/// Global crops cover `global_scale` of the image area and are resized to
-/// `global_size × global_size`; local crops cover `local_scale` and are resized to
-/// `local_size × local_size`. Both get SimCLR's flip and colour distortion (as in SwAV); see
-/// [`MultiCrop::global_pipeline`]. Turn it into views with [`ViewGenerator::multi_crop`]: the
-/// global views come first, then the local ones.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MultiCrop {
-    pub global_size: usize,
-    pub n_global: usize,
-    /// Area fraction of global crops; SwAV / DINO use `(0.4, 1.0)` (DINO: 0.4 → 1).
-    pub global_scale: (f32, f32),
-    pub local_size: usize,
-    pub n_local: usize,
-    /// Area fraction of local crops; DINO uses `(0.05, 0.4)`.
-    pub local_scale: (f32, f32),
-}
-
-impl MultiCrop {
-    /// Two global crops of `global_size` (area 0.4–1) and six local crops of `local_size`
-    /// (area 0.05–0.4): SwAV's 2 + 6 recipe (224 + 96 px on ImageNet; e.g. 32 + 16 px on CIFAR).
-    pub fn new(global_size: usize, local_size: usize) -> Self {
-        Self {
-            global_size,
-            n_global: 2,
-            global_scale: (0.4, 1.0),
-            local_size,
-            n_local: 6,
-            local_scale: (0.05, 0.4),
-        }
-    }
-
-    /// The same configuration with `n_global` global and `n_local` local crops.
-    pub fn with_counts(mut self, n_global: usize, n_local: usize) -> Self {
-        self.n_global = n_global;
-        self.n_local = n_local;
-        self
-    }
-
-    /// The pipeline of one global view: [`RandomResizedCrop`] to `global_size` with
-    /// `global_scale`, then flip, colour jitter, grayscale and blur as in [`Pipeline::simclr`].
-    pub fn global_pipeline(&self) -> Pipeline {
-        Self::crop_and_colour(self.global_size, self.global_scale)
-    }
-
-    /// The pipeline of one local view: like [`MultiCrop::global_pipeline`] with `local_size`
-    /// and `local_scale`.
-    pub fn local_pipeline(&self) -> Pipeline {
-        Self::crop_and_colour(self.local_size, self.local_scale)
-    }
-
-    fn crop_and_colour(size: usize, scale: (f32, f32)) -> Pipeline {
-        Pipeline::new()
-            .then(RandomResizedCrop::new((size, size), scale))
-            .then(RandomHorizontalFlip::new(0.5))
-            .then(simclr_jitter())
-            .then(RandomGrayscale::new(0.2))
-            .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
-    }
-}
-
 /// The RNG for image `index` of a batch drawn with `seed`: a [`StdRng`] seeded from a
 /// SplitMix64 mix of both numbers, so that every image has its own stream, independent of which
 /// thread processes it or in what order.
@@ -283,6 +231,26 @@ impl ViewBatch {
     /// `[batch, channels, height, width]`.
     pub fn shape(&self) -> [usize; 4] {
         [self.batch, self.channels, self.height, self.width]
+    }
+
+    /// The batches `views` one after another, as one batch of `Σ batch` images (view-major:
+    /// all of `views[0]`, then all of `views[1]`, ...), so that several views of one size go
+    /// through the encoder in one forward pass.
+    ///
+    /// Errors ([`Error::Config`]) if `views` is empty or the views of different sizes cannot
+    /// share a batch.
+    pub fn stack(views: &[ViewBatch]) -> Result<ViewBatch> {
+        let first = views.first().ok_or_else(|| Error::config("ViewBatch::stack: no views to stack"))?;
+        let (channels, height, width) = (first.channels, first.height, first.width);
+        if let Some(other) = views.iter().find(|v| (v.channels, v.height, v.width) != (channels, height, width)) {
+            return Err(Error::config(format!(
+                "ViewBatch::stack: views of different sizes cannot share a batch ({channels}x{height}x{width} and {}x{}x{})",
+                other.channels, other.height, other.width
+            )));
+        }
+        let mut data = Vec::with_capacity(views.iter().map(|v| v.data.len()).sum());
+        views.iter().for_each(|v| data.extend_from_slice(&v.data));
+        Ok(ViewBatch { data, batch: views.iter().map(|v| v.batch).sum(), channels, height, width })
     }
 
     /// Image `i` of the batch, unpacked.
@@ -336,16 +304,6 @@ impl ViewGenerator {
     pub fn byol(size: usize) -> Self {
         let (first, second) = Pipeline::byol_views(size);
         Self::asymmetric(first, second)
-    }
-
-    /// Multi-crop views (SwAV, DINO): `n_global` views from [`MultiCrop::global_pipeline`]
-    /// followed by `n_local` views from [`MultiCrop::local_pipeline`].
-    pub fn multi_crop(config: &MultiCrop) -> Self {
-        let global: Arc<dyn Transform> = Arc::new(config.global_pipeline());
-        let local: Arc<dyn Transform> = Arc::new(config.local_pipeline());
-        let mut views = vec![global; config.n_global];
-        views.extend(std::iter::repeat_n(local, config.n_local));
-        Self { views }
     }
 
     /// How many views each image yields.

@@ -12,19 +12,27 @@
 //! - [`pca`](mod@pca): principal component analysis, to draw a 2-D picture of the embedding;
 //! - [`neighbours`]: nearest neighbours by cosine similarity on mean-centred features, and how
 //!   often they share the query's class (the retrieval figures);
-//! - [`tsne`](mod@tsne): a t-SNE map of the embedding and how well it separates the classes.
+//! - [`tsne`](mod@tsne): a t-SNE map of the embedding and how well it separates the classes;
+//! - [`kmeans`](mod@kmeans): k-means with k-means++ seeding and DeepCluster's split of empty
+//!   clusters, the pseudo-labeller of DeepCluster (Caron et al., 2018);
+//! - [`nmi`](mod@nmi): the normalised mutual information between two labelings, DeepCluster's
+//!   measure of how its clusters relate to the classes and to the previous epoch's clusters.
 //!
 //! All functions work on plain row-major matrices: `features` holds `n` rows of `d` columns,
 //! so row `i` is `features[i * d..(i + 1) * d]`, and labels are class indices `0..num_classes`.
 
 pub mod collapse;
+pub mod kmeans;
 pub mod knn;
 pub mod linear;
+pub mod nmi;
 pub mod pca;
 
 pub use collapse::{collapse_std, effective_rank};
+pub use kmeans::{kmeans, kmeans_from, kmeans_plus_plus, EmptyClusters, KMeans, KMeansConfig};
 pub use knn::{knn_accuracy, knn_predict, KnnConfig};
 pub use linear::{linear_probe_accuracy, linear_probe_predict, LinearProbeConfig};
+pub use nmi::nmi;
 pub use pca::{pca, pca_2d, Pca};
 
 /// Rescales every row of the row-major `n × d` matrix `x` to unit Euclidean norm:

@@ -5,6 +5,10 @@
 //! and a `Config` with its own settings (see [`registry`], the list of methods).
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
+//!
+//! Part 3 (clustering) starts with building blocks: [`swav`] has SwAV's codes (Sinkhorn-Knopp)
+//! and its swapped-prediction loss, not yet a `Method`; DeepCluster's k-means and NMI are in
+//! [`crate::eval`], multi-crop in [`crate::augment::MultiCrop`].
 
 pub mod barlow;
 pub mod byol;
@@ -18,6 +22,7 @@ pub mod moco;
 pub mod registry;
 pub mod settings;
 pub mod simclr;
+pub mod swav;
 
 pub use barlow::{barlow_twins_loss, BarlowTwins};
 pub use byol::{byol_loss, Byol};
@@ -31,6 +36,7 @@ pub use moco::{MoCo, MoCoV1};
 pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
 pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
+pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_loss, SinkhornConfig};
 
 use crate::augment::{ViewBatch, ViewGenerator};
 use crate::nn::ops::{Backend, Img, Mat};
@@ -86,17 +92,10 @@ pub struct Batch {
     pub indices: Vec<usize>,
 }
 
-/// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order.
+/// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order
+/// ([`ViewBatch::stack`]). Panics if there are no views or they differ in size.
 pub fn stack_views<D: Backend>(dev: &D, views: &[ViewBatch]) -> Img<D> {
-    assert!(!views.is_empty(), "stack_views: no views");
-    let [_, c, h, w] = views[0].shape();
-    let mut data = Vec::with_capacity(views.iter().map(|v| v.data.len()).sum());
-    let mut batch = 0;
-    for v in views {
-        let [b, vc, vh, vw] = v.shape();
-        assert_eq!((vc, vh, vw), (c, h, w), "stack_views: views of different sizes cannot share a batch");
-        data.extend_from_slice(&v.data);
-        batch += b;
-    }
-    dev.tensor_from_vec(data, (batch, c, h, w))
+    let stacked = ViewBatch::stack(views).unwrap_or_else(|e| panic!("stack_views: {e}"));
+    let [batch, c, h, w] = stacked.shape();
+    dev.tensor_from_vec(stacked.data, (batch, c, h, w))
 }
