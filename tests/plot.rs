@@ -3,7 +3,7 @@
 //! and the slide figures computed from the library.
 
 use selfsup::figures::{infonce_temperature_curves, mean_similarity_within_between, Experiment, ILLUSTRATION_TAUS};
-use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
+use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, line_chart_with_reference, scatter_by_class, table, BarGroup, Chart, Figure, Series};
 use selfsup::Error;
 
 fn pixel(fig: &Figure, x: u32, y: u32) -> [u8; 3] {
@@ -63,6 +63,26 @@ fn line_chart_refuses_bad_input() {
     assert_config_error(line_chart(&[Series::new("empty", vec![])], &chart), "`empty` has no points");
     assert_config_error(line_chart(&[Series::from_values("nan", &[1.0, f64::NAN])], &chart), "finite");
     assert_config_error(line_chart(&[Series::from_values("ok", &[1.0])], &chart.clone().size(50, 50)), "at least");
+    assert_config_error(line_chart(&[Series::from_values("ok", &[1.0])], &chart.clone().y_range(1.0, 0.0)), "y range 1..0");
+}
+
+/// The reference level is a dashed black line across the chart (the y axis stretched to show
+/// it), named in the legend; a non-finite one is refused.
+#[test]
+fn line_chart_draws_a_dashed_reference_level() {
+    let series = [Series::from_values("a", &[1.0, 2.0, 3.0])];
+    let chart = Chart::new("curves").axes("x", "y").size(640, 400);
+    let plain = line_chart(&series, &chart).unwrap();
+    let with = line_chart_with_reference(&series, Some(("level", 10.0)), &chart).unwrap();
+    assert_eq!((with.width, with.height), (640, 400));
+    let black = |fig: &Figure| count_colour(fig, [0, 0, 0], fig.width).0;
+    // Dashes of 10 px every 16 px, 2 px thick, across about 500 px of plot: over 400 pixels.
+    assert!(black(&with) > black(&plain) + 400, "{} vs {} black pixels", black(&with), black(&plain));
+    // The axis now reaches 10: the series is squeezed into the lower part of the plot.
+    let (n_plain, _) = count_colour(&plain, rgb(class_colour(0)), plain.width);
+    let (n_with, _) = count_colour(&with, rgb(class_colour(0)), with.width);
+    assert!(n_with < n_plain, "{n_with} vs {n_plain} pixels of the curve");
+    assert_config_error(line_chart_with_reference(&series, Some(("level", f64::NAN)), &chart), "reference `level`");
 }
 
 #[test]
