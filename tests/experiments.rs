@@ -218,6 +218,45 @@ fn the_byol_collapse_verdict_names_what_collapsed() {
     assert!(verdict("byol-collapse", &sturdy).starts_with("Partly reproduces (BYOL learns, but"), "{}", verdict("byol-collapse", &sturdy));
 }
 
+/// With traces, byol-collapse judges collapse on the projections' collapse std at the end of
+/// training (below a quarter of 1/√d), and says from which step it stayed there; the effective
+/// rank no longer decides.
+#[test]
+fn the_byol_collapse_verdict_reads_the_collapse_trace() {
+    // 1/√128 = 0.088; a quarter of it 0.022.
+    let e = experiment(
+        "byol-collapse",
+        0.2,
+        vec![
+            traced("BYOL", 0.0, 0.5, &[0.088, 0.08, 0.075, 0.07]),
+            // Dips, recovers, then collapses for good from step 40.
+            traced("no predictor", 1.0, 0.15, &[0.088, 0.01, 0.05, 0.004]),
+            traced("no EMA (tau = 0)", 2.0, 0.45, &[0.088, 0.06, 0.05, 0.05]),
+            traced("no stop-gradient", 3.0, 0.12, &[0.088, 0.001, 0.0002, 0.0001]),
+            row("SimCLR", 4.0, 0.6),
+        ],
+    );
+    let v = verdict("byol-collapse", &e);
+    for want in [
+        "Reproduces: BYOL 50.0% kNN, final collapse std of the projections z 0.070 against 1/√d = 0.088 (random init 20.0%)",
+        "no predictor 15.0% kNN, final collapse std 0.004 (below 0.25 × 1/√d from step 60 on: collapsed)",
+        "no EMA (tau = 0) 45.0% kNN, final collapse std 0.050;",
+        "no stop-gradient 12.0% kNN, final collapse std 0.000 (below 0.25 × 1/√d from step 20 on: collapsed)",
+        "SimCLR at the same budget: 60.0% (better than BYOL).",
+    ] {
+        assert!(v.contains(want), "missing `{want}` in: {v}");
+    }
+    // A trace that ends above the threshold is not a collapse, whatever the effective rank.
+    let mut recovers = e.clone();
+    recovers.rows[1] = ExperimentRow { effective_rank: Some(1.0), projection_effective_rank: Some(1.0), ..traced("no predictor", 1.0, 0.15, &[0.088, 0.004, 0.03]) };
+    let v = verdict("byol-collapse", &recovers);
+    assert!(v.starts_with("Partly reproduces (BYOL learns, but") && v.contains("no predictor 15.0% kNN, final collapse std 0.030;"), "{v}");
+    // Several seeds: the traces are the first seed's, and the verdict says so.
+    let mut seeds = e.clone();
+    seeds.rows[0].knn_runs = vec![0.5, 0.5];
+    assert!(verdict("byol-collapse", &seeds).contains("against 1/√d = 0.088, traces of the first seed (random init"), "{}", verdict("byol-collapse", &seeds));
+}
+
 /// `collapse_trace` is saved only when there is one, and JSONs without it (every saved one
 /// before the collapse experiments traced their runs) load and save unchanged.
 #[test]

@@ -35,7 +35,7 @@
 //! | `augmentations` | SimCLR with/without colour jitter and crop | colour jitter and crop are essential |
 //! | `mochi` | MoCo vs MoCo + MoCHi, same budget | synthetic hard negatives help |
 //! | `barlow-lambda` | Barlow Twins' λ ∈ {0, 1/128, 1/32 (default), 1/8}; effective ranks, collapse std over training | λ = 0 collapses to few dimensions |
-//! | `byol-collapse` | BYOL, without predictor / moving average / stop-gradient; SimCLR at the same budget; kNN, and the collapse std over training | the asymmetry prevents collapse |
+//! | `byol-collapse` | BYOL, without predictor / moving average / stop-gradient; SimCLR at the same budget; kNN, and the collapse std of `z` over training (collapsed: below [`COLLAPSED_BELOW`]` · 1/√d` at the end) | the asymmetry prevents collapse |
 //! | `kd-temperature` | a student's loss: labels only, or distilled at T ∈ {1, 2, 4, 8} ([`kd`]) | T > 1 beats labels alone |
 
 pub mod kd;
@@ -43,7 +43,7 @@ pub mod kd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::figures::{Experiment, ExperimentRow};
+use crate::figures::{Experiment, ExperimentRow, Space};
 
 use crate::run::{train, train_traced, Summary};
 use crate::train::trace::{self, TraceConfig};
@@ -340,6 +340,36 @@ pub fn rejudge(name: &str, path: &Path) -> Result<Experiment> {
     Ok(e)
 }
 
+/// A setting's trace has collapsed in a space when its collapse std ends below this fraction of
+/// `1/√d`, the level of vectors spread evenly over the sphere of `R^d` (0: every image gives
+/// one vector). Vectors spread evenly in a `k`-dimensional subspace give about `√(k/d)/√d`, so
+/// a quarter means they occupy fewer than `d/16` directions (8 of `d = 128`), or lie close to
+/// one point.
+pub const COLLAPSED_BELOW: f64 = 0.25;
+
+/// What a setting's collapse trace says about one [`Space`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceCollapse {
+    pub space: Space,
+    /// The collapse std at the last traced step (the end of training).
+    pub final_std: f64,
+    /// `1/√d` of the space.
+    pub healthy: f64,
+    /// The first traced step from which the collapse std stayed below
+    /// [`COLLAPSED_BELOW`]` · 1/√d` until the end; `None` when it ends above (not collapsed).
+    pub since: Option<usize>,
+}
+
+/// The collapse of `row`'s trace in `space`; `None` without a trace in that space.
+pub fn trace_collapse(row: &ExperimentRow, space: Space) -> Option<TraceCollapse> {
+    let (curve, d) = row.collapse_curve(space)?;
+    let healthy = 1.0 / (d as f64).sqrt();
+    let &(_, final_std) = curve.last()?;
+    // Walking back from the end while the std stays below the threshold.
+    let below = curve.iter().rev().take_while(|(_, std)| *std < COLLAPSED_BELOW * healthy).last();
+    Some(TraceCollapse { space, final_std, healthy, since: below.map(|&(step, _)| step as usize) })
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
@@ -488,10 +518,25 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             let Some(full) = row("BYOL") else { return "Incomplete: the full BYOL run is needed.".into() };
             // Judged on the projections where they were measured, else on the features.
             let rank = |r: &ExperimentRow| r.projection_effective_rank.or(r.effective_rank).unwrap_or(f64::NAN);
-            // Collapsed: at most a quarter of full BYOL's effective dimensions, or fewer than two.
-            let collapsed = |r: &ExperimentRow| rank(r) < 2.0 || rank(r) <= 0.25 * rank(full);
+            // A row with a collapse trace (JSONs since the runs are traced) is judged on it: on
+            // the projections' collapse std (the features' for a method without projections) at
+            // the end of training. Without one, on the effective rank: collapsed at most a quarter
+            // of full BYOL's effective dimensions, or fewer than two.
+            let traced = |r: &ExperimentRow| Space::ALL.into_iter().find_map(|space| trace_collapse(r, space));
+            let collapsed = |r: &ExperimentRow| match traced(r) {
+                Some(t) => t.since.is_some(),
+                None => rank(r) < 2.0 || rank(r) <= 0.25 * rank(full),
+            };
             let describe = |label: &str| {
-                row(label).map(|r| format!("{label} {} kNN, effective rank {:.1}{}", pct(r.knn_top1), rank(r), if collapsed(r) { " (collapsed)" } else { "" }))
+                row(label).map(|r| match traced(r) {
+                    Some(t) => format!(
+                        "{label} {} kNN, final collapse std {:.3}{}",
+                        pct(r.knn_top1),
+                        t.final_std,
+                        t.since.map_or(String::new(), |s| format!(" (below {COLLAPSED_BELOW} × 1/√d from step {s} on: collapsed)"))
+                    ),
+                    None => format!("{label} {} kNN, effective rank {:.1}{}", pct(r.knn_top1), rank(r), if collapsed(r) { " (collapsed)" } else { "" }),
+                })
             };
             let ablations: Vec<String> = ["no predictor", "no EMA (tau = 0)", "no stop-gradient"].into_iter().filter_map(describe).collect();
             let guards = ["no predictor", "no stop-gradient"].into_iter().filter_map(row).all(collapsed);
@@ -508,10 +553,18 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                     if s.knn_top1 > full.knn_top1 + 0.01 { "better" } else if s.knn_top1 < full.knn_top1 - 0.01 { "worse" } else { "about the same" }
                 )
             });
-            format!(
-                "{opening}: BYOL {} kNN, effective rank {:.1} (random init {}); {}.{simclr}",
-                pct(full.knn_top1), rank(full), pct(base), ablations.join("; ")
-            )
+            let byol = match traced(full) {
+                Some(t) => format!(
+                    "BYOL {} kNN, final collapse std of the {} {:.3} against 1/√d = {:.3}{}",
+                    pct(full.knn_top1),
+                    t.space.name(),
+                    t.final_std,
+                    t.healthy,
+                    if full.knn_runs.len() >= 2 { ", traces of the first seed" } else { "" }
+                ),
+                None => format!("BYOL {} kNN, effective rank {:.1}", pct(full.knn_top1), rank(full)),
+            };
+            format!("{opening}: {byol} (random init {}); {}.{simclr}", pct(base), ablations.join("; "))
         }
         _ => String::new(),
     }
