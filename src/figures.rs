@@ -17,6 +17,7 @@
 //! | `byol-tau-schedule.png` | BYOL's target schedule over training (`1 − τ`, the share of the online weights taken per step), the kit's `τ_base` and the paper's | [`byol_tau_schedule`], [`crate::methods::byol::cosine_tau`] |
 //! | `<experiment>.png`, `<experiment>-table.png` | an experiment's kNN / linear top-1 per setting, and its table (with effective ranks for the collapse experiments) | `results/experiments/<experiment>.json` |
 //! | `<experiment>-rank.png` | effective rank of the projections and features per setting (`barlow-lambda`, `byol-collapse`) | same, [`Experiment::rank_chart`] |
+//! | `<experiment>-trace.png` | the collapse std (std of the L2-normalised outputs) of the projections and features over optimizer steps, one line per setting, against `1/√d` (collapse experiments whose JSON carries traces; older JSONs have none and get no such figure) | same, [`Experiment::trace_chart`] |
 //! | `kd-temperature.png`, `-table.png`, `-soft-targets.png` | teacher and students' test top-1, their table, the teacher's softened outputs at each `T` | `results/experiments/kd-temperature.json`, [`crate::experiments::kd::KdExperiment`] |
 //!
 //! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, and part 2's
@@ -36,11 +37,12 @@ use crate::eval::TsneConfig;
 use crate::methods::{contrastive_logits, info_nce};
 pub use crate::plot::mean_similarity_within_between;
 use crate::plot::{
-    augmentation_grid, bar_chart, class_similarity, first_per_class, heatmap, line_chart, retrieval_grid, side_by_side, table, tsne_map, BarGroup, Chart,
-    FeatureSpace, Figure, ImageGrid, Series,
+    augmentation_grid, bar_chart, class_similarity, first_per_class, heatmap, line_chart, line_chart_with_reference, retrieval_grid, side_by_side, table, tsne_map,
+    BarGroup, Chart, FeatureSpace, Figure, ImageGrid, Series,
 };
 use crate::run::{self, Summary};
 use crate::train::checkpoint::read_json;
+use crate::train::trace::TracePoint;
 use crate::methods::MethodConfig;
 use crate::train::{RunConfig, TrainConfig};
 
@@ -158,6 +160,10 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
             report.save(&experiment.table()?, out, &format!("{name}-table.png"))?;
             if let Some(ranks) = experiment.rank_chart()? {
                 report.save(&ranks, out, &format!("{name}-rank.png"))?;
+            }
+            // Only JSONs written since the collapse experiments trace their runs have one.
+            if let Some(trace) = experiment.trace_chart()? {
+                report.save(&trace, out, &format!("{name}-trace.png"))?;
             }
         }
     }
@@ -460,9 +466,66 @@ pub struct ExperimentRow {
     /// Effective rank of the projections `z` (mean over seeds), for methods that expose them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projection_effective_rank: Option<f64>,
+    /// The collapse metrics over training ([`crate::train::trace`]: collapse std and effective
+    /// rank of the features, and of the projections where the method has them, at step 0, every
+    /// `every` optimizer steps and at the last step), for the experiments about collapse. With
+    /// several seeds, the first seed's run: one run's curve, not a mean over runs that may
+    /// collapse at different steps. Empty (and absent from the JSON) for the other experiments
+    /// and in JSONs saved before runs were traced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collapse_trace: Vec<TracePoint>,
+}
+
+/// Where a collapse metric is measured: the projections `z = g(f(x))`, where the loss acts, or
+/// the encoder's features `h = f(x)`, what the kNN and linear probes evaluate. A projector can
+/// collapse while the features below it keep more of their spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    Projections,
+    Features,
+}
+
+impl Space {
+    /// Both, in the order the figures show them.
+    pub const ALL: [Space; 2] = [Space::Projections, Space::Features];
+
+    /// How the figures name the space.
+    pub fn label(self) -> &'static str {
+        match self {
+            Space::Projections => "projections z (where the loss acts)",
+            Space::Features => "features f(x) (what is evaluated)",
+        }
+    }
+
+    /// The space's short name, for titles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Projections => "projections z",
+            Space::Features => "features f(x)",
+        }
+    }
+
+    /// The collapse std of the space at a traced step and the space's dimension `d`, when it was
+    /// measured there (methods without a projection have no `z`).
+    pub fn collapse_std(self, p: &TracePoint) -> Option<(f64, usize)> {
+        match self {
+            Space::Projections => p.projection_collapse_std.zip(p.projection_dim),
+            Space::Features => Some((p.collapse_std, p.dim)),
+        }
+        .map(|(std, d)| (std as f64, d))
+    }
 }
 
 impl ExperimentRow {
+    /// The collapse std of `space` over training, `(step, std)` per traced point, and the
+    /// space's dimension `d` (vectors spread evenly over the sphere give about `1/√d`, vectors
+    /// collapsed to one point 0). `None` without a trace, or if some point lacks the space.
+    pub fn collapse_curve(&self, space: Space) -> Option<(Vec<(f64, f64)>, usize)> {
+        let measured: Vec<(f64, usize)> = self.collapse_trace.iter().map(|p| space.collapse_std(p)).collect::<Option<_>>()?;
+        let d = measured.first()?.1;
+        Some((self.collapse_trace.iter().zip(&measured).map(|(p, (std, _))| (p.step as f64, *std)).collect(), d))
+    }
+
     /// Sample standard deviation of the per-seed kNN top-1, when there are at least two seeds.
     pub fn knn_std(&self) -> Option<f64> {
         let n = self.knn_runs.len();
@@ -542,8 +605,8 @@ impl Experiment {
     pub fn rank_chart(&self) -> Result<Option<Figure>> {
         let all = |f: fn(&ExperimentRow) -> Option<f64>| self.rows.iter().map(f).collect::<Option<Vec<f64>>>();
         let groups: Vec<BarGroup> = [
-            ("projections z (where the loss acts)", all(|r| r.projection_effective_rank)),
-            ("features f(x) (what is evaluated)", all(|r| r.effective_rank)),
+            (Space::Projections.label(), all(|r| r.projection_effective_rank)),
+            (Space::Features.label(), all(|r| r.effective_rank)),
         ]
         .into_iter()
         .filter_map(|(label, values)| values.map(|v| BarGroup::new(label, v)))
@@ -557,4 +620,41 @@ impl Experiment {
             .size(WIDE.0, WIDE.1);
         bar_chart(&labels, &groups, None, &chart).map(Some)
     }
+
+    /// The collapse metric over training: the collapse std (per-dimension std of the
+    /// L2-normalised outputs, `≈ 1/√d` when spread over the sphere, 0 when every image gives
+    /// the same vector) against optimizer steps, one line per setting with a trace, one panel
+    /// per space measured ([`Space`]: projections, then features), each with its `1/√d` as a
+    /// dashed line when its settings share `d`. `None` when no row has a trace (the other
+    /// experiments, and JSONs saved before runs were traced).
+    pub fn trace_chart(&self) -> Result<Option<Figure>> {
+        let mut panels = Vec::new();
+        for space in Space::ALL {
+            let curves: Vec<(&str, Vec<(f64, f64)>, usize)> = self.rows.iter().filter_map(|r| r.collapse_curve(space).map(|(points, d)| (r.label.as_str(), points, d))).collect();
+            let Some(&(_, _, d)) = curves.first() else { continue };
+            let shared_d = curves.iter().all(|c| c.2 == d);
+            let level = format!("1/√d = {:.3} (spread over the sphere)", 1.0 / (d as f64).sqrt());
+            let reference = shared_d.then(|| (level.as_str(), 1.0 / (d as f64).sqrt()));
+            // From 0 (collapsed) up, with room above the curves for the legend: about 22 px per
+            // entry of a plot about 400 px high.
+            let top = curves.iter().flat_map(|c| c.1.iter().map(|p| p.1)).chain(reference.map(|r| r.1)).fold(0.0f64, f64::max).max(1e-6);
+            let legend = (22.0 * (curves.len() + 1) as f64 + 20.0) / 400.0;
+            let top = top / (1.0 - legend).max(0.3);
+            let series: Vec<Series> = curves.into_iter().map(|(label, points, _)| Series::new(label, points)).collect();
+            let dims = if shared_d { format!("d = {d}") } else { "d differs by setting".to_string() };
+            let chart = Chart::new(format!("{}: collapse std of the {}", self.experiment, space.name()))
+                .axes("optimizer step", format!("collapse std ({dims})"))
+                .size(TRACE_PANEL.0, TRACE_PANEL.1)
+                .y_range(-0.02 * top, top);
+            panels.push(line_chart_with_reference(&series, reference, &chart)?);
+        }
+        match panels.len() {
+            0 => Ok(None),
+            1 => Ok(panels.pop()),
+            _ => side_by_side(&panels, 24).map(Some),
+        }
+    }
 }
+
+/// One panel of [`Experiment::trace_chart`]: two side by side fit a 16:9 slide.
+const TRACE_PANEL: (u32, u32) = (620, 520);

@@ -4,6 +4,7 @@ use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
 use selfsup::figures::{Experiment, ExperimentRow};
 use selfsup::experiments::kd;
 use selfsup::methods::{barlow, moco, simclr};
+use selfsup::train::trace::TracePoint;
 use selfsup::train::{RunConfig, TrainConfig};
 
 fn base() -> TrainConfig {
@@ -11,7 +12,18 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new() }
+}
+
+/// A row whose run was traced: the projections' collapse std (d = 128) at steps 0, 20, 40, …
+/// (the features' at a healthy 0.1, d = 64).
+fn traced(label: &str, value: f64, knn: f64, z_std: &[f32]) -> ExperimentRow {
+    let trace = z_std
+        .iter()
+        .enumerate()
+        .map(|(i, &z)| TracePoint { step: 20 * i, collapse_std: 0.1, effective_rank: 30.0, dim: 64, projection_collapse_std: Some(z), projection_effective_rank: Some(30.0), projection_dim: Some(128) })
+        .collect();
+    ExperimentRow { effective_rank: Some(30.0), collapse_trace: trace, ..row(label, value, knn) }
 }
 
 /// A row trained with several seeds: `knn_top1` is the mean of `runs`.
@@ -206,6 +218,77 @@ fn the_byol_collapse_verdict_names_what_collapsed() {
     assert!(verdict("byol-collapse", &sturdy).starts_with("Partly reproduces (BYOL learns, but"), "{}", verdict("byol-collapse", &sturdy));
 }
 
+/// With traces, byol-collapse judges collapse on the projections' collapse std at the end of
+/// training (below a quarter of 1/√d), and says from which step it stayed there; the effective
+/// rank no longer decides.
+#[test]
+fn the_byol_collapse_verdict_reads_the_collapse_trace() {
+    // 1/√128 = 0.088; a quarter of it 0.022.
+    let e = experiment(
+        "byol-collapse",
+        0.2,
+        vec![
+            traced("BYOL", 0.0, 0.5, &[0.088, 0.08, 0.075, 0.07]),
+            // Dips, recovers, then collapses for good from step 40.
+            traced("no predictor", 1.0, 0.15, &[0.088, 0.01, 0.05, 0.004]),
+            traced("no EMA (tau = 0)", 2.0, 0.45, &[0.088, 0.06, 0.05, 0.05]),
+            traced("no stop-gradient", 3.0, 0.12, &[0.088, 0.001, 0.0002, 0.0001]),
+            row("SimCLR", 4.0, 0.6),
+        ],
+    );
+    let v = verdict("byol-collapse", &e);
+    for want in [
+        "Reproduces: BYOL 50.0% kNN, final collapse std of the projections z 0.070 against 1/√d = 0.088 (random init 20.0%)",
+        "no predictor 15.0% kNN, final collapse std 0.004 (below 0.25 × 1/√d from step 60 on: collapsed)",
+        "no EMA (tau = 0) 45.0% kNN, final collapse std 0.050;",
+        "no stop-gradient 12.0% kNN, final collapse std 0.000 (below 0.25 × 1/√d from step 20 on: collapsed)",
+        "SimCLR at the same budget: 60.0% (better than BYOL).",
+    ] {
+        assert!(v.contains(want), "missing `{want}` in: {v}");
+    }
+    // A trace that ends above the threshold is not a collapse, whatever the effective rank.
+    let mut recovers = e.clone();
+    recovers.rows[1] = ExperimentRow { effective_rank: Some(1.0), projection_effective_rank: Some(1.0), ..traced("no predictor", 1.0, 0.15, &[0.088, 0.004, 0.03]) };
+    let v = verdict("byol-collapse", &recovers);
+    assert!(v.starts_with("Partly reproduces (BYOL learns, but") && v.contains("no predictor 15.0% kNN, final collapse std 0.030;"), "{v}");
+    // Several seeds: the traces are the first seed's, and the verdict says so.
+    let mut seeds = e.clone();
+    seeds.rows[0].knn_runs = vec![0.5, 0.5];
+    assert!(verdict("byol-collapse", &seeds).contains("against 1/√d = 0.088, traces of the first seed (random init"), "{}", verdict("byol-collapse", &seeds));
+}
+
+/// `collapse_trace` is saved only when there is one, and JSONs without it (every saved one
+/// before the collapse experiments traced their runs) load and save unchanged.
+#[test]
+fn experiment_json_round_trips_with_and_without_a_collapse_trace() {
+    let e = experiment("byol-collapse", 0.2, vec![traced("BYOL", 0.0, 0.5, &[0.088, 0.07]), row("SimCLR", 4.0, 0.6)]);
+    let text = serde_json::to_string(&e).unwrap();
+    assert_eq!(text.matches("\"collapse_trace\"").count(), 1, "only the traced row carries the field: {text}");
+    let back: Experiment = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.rows[0].collapse_trace, e.rows[0].collapse_trace);
+    assert_eq!(back.rows[0].collapse_trace[1].projection_collapse_std, Some(0.07));
+    assert!(back.rows[1].collapse_trace.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("byol-collapse.json");
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(Experiment::load(&path).unwrap().rows[0].collapse_trace.len(), 2);
+
+    // The saved experiments of the repository: no trace, and the same JSON once saved again.
+    let mut checked = 0;
+    for name in EXPERIMENTS.iter().filter(|n| **n != kd::NAME) {
+        let path = std::path::Path::new("results/experiments").join(format!("{name}.json"));
+        if !path.exists() {
+            continue;
+        }
+        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let loaded = Experiment::load(&path).unwrap();
+        assert!(loaded.rows.iter().all(|r| r.collapse_trace.is_empty()), "{name}");
+        assert_eq!(serde_json::to_value(&loaded).unwrap(), saved, "{name}: loading and saving changed the JSON");
+        checked += 1;
+    }
+    assert!(checked >= 2, "the repository's results/experiments should hold saved experiments");
+}
+
 /// The page shows the effective rank of experiments about collapse, and only of those.
 #[test]
 fn collapse_experiments_show_the_effective_rank() {
@@ -288,6 +371,7 @@ fn a_tiny_sweep_writes_its_json_and_chart() {
     assert!(back.rows.iter().all(|r| (0.0..=1.0).contains(&r.knn_top1) && r.wall_seconds > 0.0));
     let png = image::open(dir.path().join("out/mochi.png")).unwrap();
     assert!(png.width() > 100 && png.height() > 100);
+    assert!(back.rows.iter().all(|r| r.collapse_trace.is_empty()) && !dir.path().join("out/mochi-trace.png").exists(), "only the collapse experiments trace their runs");
 
     // --rejudge: the verdict is recomputed from the saved rows, nothing else changes.
     let path = dir.path().join("out/mochi.json");
@@ -320,4 +404,33 @@ fn with_several_seeds_each_row_is_the_mean_of_its_runs() {
     let back = Experiment::load(&dir.path().join("out/mochi.json")).unwrap();
     assert_eq!(back.rows[0].knn_runs.len(), 2);
     assert!(back.rows[0].knn_runs.iter().zip(&result.rows[0].knn_runs).all(|(a, b)| (a - b).abs() < 1e-12), "the per-seed accuracies are saved");
+}
+
+/// A collapse experiment traces the first seed's run of each setting: the rows keep the
+/// collapse metrics over training (projections included for BYOL), the JSON saves them, the
+/// sweep draws `<name>-trace.png` and the page shows it.
+#[test]
+fn a_tiny_collapse_sweep_keeps_each_settings_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sweep("byol-collapse", &base()).unwrap();
+    s.settings.truncate(2); // BYOL and no predictor
+    s.seeds = 2;
+    let out = dir.path().join("out");
+    let result = run(&s, &dir.path().join("runs"), &out, true).unwrap();
+    // 200 images in BYOL's batches of 64, one epoch: 3 steps, traced at step 0 and at the last.
+    let train = &s.settings[0].config.train;
+    let steps = train.epochs * (train.train_images / train.batch_size);
+    assert_eq!(steps, 3);
+    for r in &result.rows {
+        assert_eq!(r.collapse_trace.iter().map(|p| p.step).collect::<Vec<_>>(), vec![0, steps], "{}", r.label);
+        assert!(r.collapse_trace.iter().all(|p| p.projection_collapse_std.is_some_and(|z| z > 0.0) && p.collapse_std > 0.0), "{}: {:?}", r.label, r.collapse_trace);
+    }
+    assert!(dir.path().join("runs/byol-collapse/0/seed-0/collapse.jsonl").exists());
+    assert!(!dir.path().join("runs/byol-collapse/0/seed-1/collapse.jsonl").exists(), "only the first seed is traced");
+    let back = Experiment::load(&out.join("byol-collapse.json")).unwrap();
+    assert_eq!(back.rows[1].collapse_trace, result.rows[1].collapse_trace);
+    let png = image::open(out.join("byol-collapse-trace.png")).unwrap();
+    assert!(png.width() > 600 && png.height() > 400, "{}x{}", png.width(), png.height());
+    let page = selfsup::experiments::markdown_section(&back, "../results/experiments");
+    assert!(page.contains("](../results/experiments/byol-collapse-trace.png)"), "{page}");
 }

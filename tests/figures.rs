@@ -1,6 +1,7 @@
 //! `selfsup figures` end to end on a tiny checkpoint: every slide figure is written, a missing
 //! required experiment is reported by name, and once its JSON exists its figures appear (with
-//! the rank chart for the collapse experiments and the soft targets for distillation).
+//! the rank chart for the collapse experiments, their trace chart when the JSON has traces, and
+//! the soft targets for distillation).
 
 use selfsup::experiments::kd;
 use selfsup::figures::{generate, FiguresConfig};
@@ -63,9 +64,14 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
     assert!(!cfg.out.join("moco-momentum-rank.png").exists(), "no effective rank in its rows, so no rank chart");
 
     // Part 2: the collapse experiments carry effective ranks (here only the features' for
-    // byol-collapse, as its first runs had); kd-temperature has its own format.
+    // byol-collapse, as its first runs had) and, when saved since runs are traced, collapse
+    // traces (here byol-collapse's; barlow-lambda's JSON predates them); kd-temperature has its
+    // own format.
     let collapse = |name: &str, projections: bool| {
-        let z = if projections { r#", "projection_effective_rank": 9.5"# } else { "" };
+        let z = if projections { r#", "projection_effective_rank": 9.5"# } else {
+            r#", "collapse_trace": [{"step": 0, "collapse_std": 0.09, "effective_rank": 30.0, "dim": 128, "projection_collapse_std": 0.088, "projection_effective_rank": 60.0, "projection_dim": 128},
+                                    {"step": 20, "collapse_std": 0.05, "effective_rank": 20.0, "dim": 128, "projection_collapse_std": 0.001, "projection_effective_rank": 1.5, "projection_dim": 128}]"#
+        };
         format!(
             r#"{{"experiment": "{name}", "parameter": "p", "baseline_knn_top1": 0.2,
             "rows": [{{"value": 0, "label": "a", "knn_top1": 0.3, "linear_top1": 0.35, "final_loss": 1.0, "wall_seconds": 60, "effective_rank": 30.0{z}}},
@@ -96,6 +102,7 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "byol-collapse.png",
         "byol-collapse-table.png",
         "byol-collapse-rank.png",
+        "byol-collapse-trace.png",
         "kd-temperature.png",
         "kd-temperature-table.png",
         "kd-temperature-soft-targets.png",
@@ -105,6 +112,8 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         let img = image::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(img.width() > 100 && img.height() > 100, "{name}: {}x{}", img.width(), img.height());
     }
+
+    assert!(!cfg.out.join("barlow-lambda-trace.png").exists(), "a JSON without traces gets no trace chart");
 
     // A checkpoint without its config.json is refused with the file's name.
     let bad = FiguresConfig { checkpoint: Some(dir.path().join("nowhere/checkpoint.safetensors")), ..cfg };

@@ -2,8 +2,9 @@
 //! follow values, classes get their colours), that bad input is refused with a clear error,
 //! and the slide figures computed from the library.
 
-use selfsup::figures::{infonce_temperature_curves, mean_similarity_within_between, Experiment, ILLUSTRATION_TAUS};
-use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, scatter_by_class, table, BarGroup, Chart, Figure, Series};
+use selfsup::figures::{infonce_temperature_curves, mean_similarity_within_between, Experiment, ExperimentRow, ILLUSTRATION_TAUS};
+use selfsup::plot::{bar_chart, class_colour, colormap, heatmap, line_chart, line_chart_with_reference, scatter_by_class, table, BarGroup, Chart, Figure, Series};
+use selfsup::train::trace::TracePoint;
 use selfsup::Error;
 
 fn pixel(fig: &Figure, x: u32, y: u32) -> [u8; 3] {
@@ -63,6 +64,26 @@ fn line_chart_refuses_bad_input() {
     assert_config_error(line_chart(&[Series::new("empty", vec![])], &chart), "`empty` has no points");
     assert_config_error(line_chart(&[Series::from_values("nan", &[1.0, f64::NAN])], &chart), "finite");
     assert_config_error(line_chart(&[Series::from_values("ok", &[1.0])], &chart.clone().size(50, 50)), "at least");
+    assert_config_error(line_chart(&[Series::from_values("ok", &[1.0])], &chart.clone().y_range(1.0, 0.0)), "y range 1..0");
+}
+
+/// The reference level is a dashed black line across the chart (the y axis stretched to show
+/// it), named in the legend; a non-finite one is refused.
+#[test]
+fn line_chart_draws_a_dashed_reference_level() {
+    let series = [Series::from_values("a", &[1.0, 2.0, 3.0])];
+    let chart = Chart::new("curves").axes("x", "y").size(640, 400);
+    let plain = line_chart(&series, &chart).unwrap();
+    let with = line_chart_with_reference(&series, Some(("level", 10.0)), &chart).unwrap();
+    assert_eq!((with.width, with.height), (640, 400));
+    let black = |fig: &Figure| count_colour(fig, [0, 0, 0], fig.width).0;
+    // Dashes of 10 px every 16 px, 2 px thick, across about 500 px of plot: over 400 pixels.
+    assert!(black(&with) > black(&plain) + 400, "{} vs {} black pixels", black(&with), black(&plain));
+    // The axis now reaches 10: the series is squeezed into the lower part of the plot.
+    let (n_plain, _) = count_colour(&plain, rgb(class_colour(0)), plain.width);
+    let (n_with, _) = count_colour(&with, rgb(class_colour(0)), with.width);
+    assert!(n_with < n_plain, "{n_with} vs {n_plain} pixels of the curve");
+    assert_config_error(line_chart_with_reference(&series, Some(("level", f64::NAN)), &chart), "reference `level`");
 }
 
 #[test]
@@ -223,4 +244,60 @@ fn within_and_between_class_similarities_skip_the_diagonal() {
     let sims = [1.0, 0.8, 0.1, 0.8, 1.0, 0.3, 0.1, 0.3, 1.0];
     let (within, between) = mean_similarity_within_between(&sims, &[0, 0, 1]);
     assert!((within - 0.8).abs() < 1e-6 && (between - 0.2).abs() < 1e-6, "{within} {between}");
+}
+
+/// A traced point with the same collapse std `h` for the features (d = 64) and `z` for the
+/// projections (d = 128), if any.
+fn traced(step: usize, h: f32, z: Option<f32>) -> TracePoint {
+    TracePoint { step, collapse_std: h, effective_rank: 10.0, dim: 64, projection_collapse_std: z, projection_effective_rank: z.map(|_| 10.0), projection_dim: z.map(|_| 128) }
+}
+
+fn trace_row(label: &str, value: f64, trace: Vec<TracePoint>) -> ExperimentRow {
+    ExperimentRow {
+        value,
+        label: label.into(),
+        knn_top1: 0.4,
+        linear_top1: 0.4,
+        final_loss: None,
+        wall_seconds: 1.0,
+        knn_runs: Vec::new(),
+        effective_rank: Some(10.0),
+        projection_effective_rank: None,
+        collapse_trace: trace,
+    }
+}
+
+/// `Experiment::trace_chart`: one panel per space measured (projections, then features), one
+/// line per traced setting in its colour; nothing without traces.
+#[test]
+fn the_trace_chart_draws_the_collapse_std_over_training() {
+    let steps = [0, 20, 40, 60];
+    let curve = |h: [f32; 4], z: Option<[f32; 4]>| steps.iter().enumerate().map(|(i, &s)| traced(s, h[i], z.map(|z| z[i]))).collect::<Vec<_>>();
+    let rows = vec![
+        trace_row("BYOL", 0.0, curve([0.12, 0.11, 0.10, 0.10], Some([0.088, 0.08, 0.07, 0.07]))),
+        trace_row("no predictor", 1.0, curve([0.12, 0.05, 0.02, 0.01], Some([0.088, 0.01, 0.001, 0.0]))),
+        // No projections: drawn in the features' panel only.
+        trace_row("SimCLR", 4.0, curve([0.12, 0.12, 0.12, 0.12], None)),
+    ];
+    let e = Experiment { experiment: "byol-collapse".into(), parameter: "variant".into(), baseline_knn_top1: 0.2, rows, verdict: String::new(), settings: serde_json::Value::Null };
+    let fig = e.trace_chart().unwrap().expect("rows with traces give a trace chart");
+    assert_eq!((fig.width, fig.height), (620 + 24 + 620, 520), "two panels side by side");
+    let png = image::load_from_memory(&fig.png_bytes()).unwrap();
+    assert_eq!((png.width(), png.height()), (fig.width, fig.height));
+    let (left, right) = (620, 644);
+    let in_panel = |colour: usize, from: u32, to: u32| {
+        let c = rgb(class_colour(colour));
+        (0..fig.height).flat_map(|y| (from..to).map(move |x| (x, y))).filter(|&(x, y)| pixel(&fig, x, y) == c).count()
+    };
+    for (i, label) in ["BYOL", "no predictor"].iter().enumerate() {
+        assert!(in_panel(i, 0, left) > 300 && in_panel(i, right, fig.width) > 300, "{label} in both panels");
+    }
+    assert!(in_panel(2, 0, left) == 0 && in_panel(2, right, fig.width) > 300, "SimCLR has no projections, so only in the features' panel");
+
+    // Features only: one panel. No trace at all: no chart (the other experiments, older JSONs).
+    let features = Experiment { rows: vec![e.rows[2].clone()], ..e.clone() };
+    assert_eq!(features.trace_chart().unwrap().map(|f| (f.width, f.height)), Some((620, 520)));
+    let mut untraced = e.clone();
+    untraced.rows.iter_mut().for_each(|r| r.collapse_trace.clear());
+    assert!(untraced.trace_chart().unwrap().is_none());
 }

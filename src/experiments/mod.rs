@@ -6,6 +6,12 @@
 //! baseline and a verdict sentence computed from the numbers) and `NAME.png` (the chart).
 //! The JSON is rewritten after every run, so an interrupted sweep keeps what it measured.
 //!
+//! The experiments about collapse (`barlow-lambda`, `byol-collapse`) also watch each setting
+//! while it trains ([`COLLAPSE_TRACE`], [`crate::train::trace`]): every row keeps the collapse
+//! std and effective rank of its features and projections over optimizer steps
+//! (`collapse_trace` in the JSON), drawn in `NAME-trace.png` ([`Experiment::trace_chart`]), so
+//! the page shows *which* settings collapse and *when*, next to their kNN.
+//!
 //! Defaults fit the 2-core machine: every run trains its method with that method's own
 //! settings and number of epochs ([`RunConfig::for_method`]); a sweep changes one typed
 //! setting of it. The SimCLR-only sweeps
@@ -28,8 +34,8 @@
 //! | `temperature` | SimCLR's τ ∈ {0.05, 0.1, 0.2, 0.5, 1.0} | τ matters; too high a τ is worse |
 //! | `augmentations` | SimCLR with/without colour jitter and crop | colour jitter and crop are essential |
 //! | `mochi` | MoCo vs MoCo + MoCHi, same budget | synthetic hard negatives help |
-//! | `barlow-lambda` | Barlow Twins' λ ∈ {0, 1/128, 1/32 (default), 1/8} | λ = 0 collapses to few dimensions |
-//! | `byol-collapse` | BYOL, without predictor / moving average / stop-gradient; SimCLR at the same budget | the asymmetry prevents collapse |
+//! | `barlow-lambda` | Barlow Twins' λ ∈ {0, 1/128, 1/32 (default), 1/8}; effective ranks, collapse std over training | λ = 0 collapses to few dimensions |
+//! | `byol-collapse` | BYOL, without predictor / moving average / stop-gradient; SimCLR at the same budget; kNN, and the collapse std of `z` over training (collapsed: below [`COLLAPSED_BELOW`]` · 1/√d` at the end) | the asymmetry prevents collapse |
 //! | `kd-temperature` | a student's loss: labels only, or distilled at T ∈ {1, 2, 4, 8} ([`kd`]) | T > 1 beats labels alone |
 
 pub mod kd;
@@ -37,9 +43,10 @@ pub mod kd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::figures::{Experiment, ExperimentRow};
+use crate::figures::{Experiment, ExperimentRow, Space};
 
-use crate::run::{train, Summary};
+use crate::run::{train, train_traced, Summary};
+use crate::train::trace::{self, TraceConfig};
 use crate::methods::{barlow, byol, moco, simclr};
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::{RunConfig, TrainConfig};
@@ -67,7 +74,9 @@ pub struct Sweep {
     /// several, a row reports the mean and keeps each run's kNN top-1 in `knn_runs`.
     pub seeds: usize,
     /// Whether the claim is about collapse: rows then also report the effective rank of the
-    /// features ([`crate::eval::effective_rank`]).
+    /// features ([`crate::eval::effective_rank`]) and of the projections, and each setting's
+    /// first-seed run is traced ([`COLLAPSE_TRACE`]): the row keeps its collapse metrics over
+    /// training (`ExperimentRow::collapse_trace`) and the sweep draws `<name>-trace.png`.
     pub collapse: bool,
 }
 
@@ -224,8 +233,25 @@ pub fn default_base() -> TrainConfig {
     TrainConfig { epochs: 0, train_images: 0, ..TrainConfig::default() }
 }
 
+/// How the collapse experiments trace their runs ([`crate::run::train_traced`]): the collapse
+/// std and effective rank of features and projections every 50 optimizer steps on the first
+/// 256 test images: 14 points over the 624 steps (8 epochs of 78 batches) of a `byol-collapse`
+/// run.
+///
+/// Coarser than [`TraceConfig::default`] (every 20 steps on 512 images) to keep the cost small.
+/// A point embeds and projects the probe images (two forward passes of the encoder) and takes
+/// two eigendecompositions. Measured on the 2-core machine, on a `byol-collapse` BYOL run with
+/// each observation timed apart from the training: 0.30 s per optimizer step; 0.77 s per point
+/// on 512 images, 0.41 s on 256. The default would add about 13% to the run's training time;
+/// these settings add about 3% (6 s of about 190 s). 256 images are enough for these metrics
+/// in `d = 128` (the effective rank needs more images than dimensions); the row's final
+/// effective ranks are still measured on the whole test split.
+pub const COLLAPSE_TRACE: TraceConfig = TraceConfig { every: 50, images: 256 };
+
 /// Runs every setting of `sweep` (run folders under `runs_dir/<name>/<i>`), writing
-/// `out_dir/<name>.json` after each run and `out_dir/<name>.png` at the end.
+/// `out_dir/<name>.json` after each run and `out_dir/<name>.png` at the end, and, for the
+/// experiments about collapse, `out_dir/<name>-trace.png` (the collapse std over training,
+/// [`Experiment::trace_chart`]).
 pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Result<Experiment> {
     let mut experiment = Experiment {
         experiment: sweep.name.into(),
@@ -245,6 +271,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     let runs = sweep.settings.len() * seeds;
     for (i, s) in sweep.settings.iter().enumerate() {
         let mut summaries: Vec<Summary> = Vec::with_capacity(seeds);
+        let mut collapse_trace = Vec::new();
         for j in 0..seeds {
             let mut config = s.config.clone();
             config.train.seed += j as u64;
@@ -254,7 +281,14 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
                 let seed = if seeds == 1 { String::new() } else { format!(" (seed {})", config.train.seed) };
                 println!("[{}/{runs}] {}: {}{seed}", i * seeds + j + 1, sweep.name, s.label);
             }
-            let summary = train(&config, &dir, false, true)?;
+            // Only the first seed's run is traced: the row keeps one run's curve.
+            let summary = if sweep.collapse && j == 0 {
+                let summary = train_traced(&config, &dir, &COLLAPSE_TRACE, true)?;
+                collapse_trace = trace::read(&dir)?;
+                summary
+            } else {
+                train(&config, &dir, false, true)?
+            };
             if !quiet {
                 println!("    {}", summary.line());
             }
@@ -279,11 +313,15 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
                 Some(ranks) if sweep.collapse && !ranks.is_empty() => Some(ranks.iter().map(|&r| r as f64).sum::<f64>() / ranks.len() as f64),
                 _ => None,
             },
+            collapse_trace,
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
     }
     experiment.chart()?.save_png(out_dir.join(format!("{}.png", sweep.name)))?;
+    if let Some(trace) = experiment.trace_chart()? {
+        trace.save_png(out_dir.join(format!("{}-trace.png", sweep.name)))?;
+    }
     Ok(experiment)
 }
 
@@ -300,6 +338,36 @@ pub fn rejudge(name: &str, path: &Path) -> Result<Experiment> {
     e.verdict = verdict(name, &e);
     write_json_atomic(path, &e)?;
     Ok(e)
+}
+
+/// A setting's trace has collapsed in a space when its collapse std ends below this fraction of
+/// `1/√d`, the level of vectors spread evenly over the sphere of `R^d` (0: every image gives
+/// one vector). Vectors spread evenly in a `k`-dimensional subspace give about `√(k/d)/√d`, so
+/// a quarter means they occupy fewer than `d/16` directions (8 of `d = 128`), or lie close to
+/// one point.
+pub const COLLAPSED_BELOW: f64 = 0.25;
+
+/// What a setting's collapse trace says about one [`Space`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceCollapse {
+    pub space: Space,
+    /// The collapse std at the last traced step (the end of training).
+    pub final_std: f64,
+    /// `1/√d` of the space.
+    pub healthy: f64,
+    /// The first traced step from which the collapse std stayed below
+    /// [`COLLAPSED_BELOW`]` · 1/√d` until the end; `None` when it ends above (not collapsed).
+    pub since: Option<usize>,
+}
+
+/// The collapse of `row`'s trace in `space`; `None` without a trace in that space.
+pub fn trace_collapse(row: &ExperimentRow, space: Space) -> Option<TraceCollapse> {
+    let (curve, d) = row.collapse_curve(space)?;
+    let healthy = 1.0 / (d as f64).sqrt();
+    let &(_, final_std) = curve.last()?;
+    // Walking back from the end while the std stays below the threshold.
+    let below = curve.iter().rev().take_while(|(_, std)| *std < COLLAPSED_BELOW * healthy).last();
+    Some(TraceCollapse { space, final_std, healthy, since: below.map(|&(step, _)| step as usize) })
 }
 
 fn pct(x: f64) -> String {
@@ -450,10 +518,25 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             let Some(full) = row("BYOL") else { return "Incomplete: the full BYOL run is needed.".into() };
             // Judged on the projections where they were measured, else on the features.
             let rank = |r: &ExperimentRow| r.projection_effective_rank.or(r.effective_rank).unwrap_or(f64::NAN);
-            // Collapsed: at most a quarter of full BYOL's effective dimensions, or fewer than two.
-            let collapsed = |r: &ExperimentRow| rank(r) < 2.0 || rank(r) <= 0.25 * rank(full);
+            // A row with a collapse trace (JSONs since the runs are traced) is judged on it: on
+            // the projections' collapse std (the features' for a method without projections) at
+            // the end of training. Without one, on the effective rank: collapsed at most a quarter
+            // of full BYOL's effective dimensions, or fewer than two.
+            let traced = |r: &ExperimentRow| Space::ALL.into_iter().find_map(|space| trace_collapse(r, space));
+            let collapsed = |r: &ExperimentRow| match traced(r) {
+                Some(t) => t.since.is_some(),
+                None => rank(r) < 2.0 || rank(r) <= 0.25 * rank(full),
+            };
             let describe = |label: &str| {
-                row(label).map(|r| format!("{label} {} kNN, effective rank {:.1}{}", pct(r.knn_top1), rank(r), if collapsed(r) { " (collapsed)" } else { "" }))
+                row(label).map(|r| match traced(r) {
+                    Some(t) => format!(
+                        "{label} {} kNN, final collapse std {:.3}{}",
+                        pct(r.knn_top1),
+                        t.final_std,
+                        t.since.map_or(String::new(), |s| format!(" (below {COLLAPSED_BELOW} × 1/√d from step {s} on: collapsed)"))
+                    ),
+                    None => format!("{label} {} kNN, effective rank {:.1}{}", pct(r.knn_top1), rank(r), if collapsed(r) { " (collapsed)" } else { "" }),
+                })
             };
             let ablations: Vec<String> = ["no predictor", "no EMA (tau = 0)", "no stop-gradient"].into_iter().filter_map(describe).collect();
             let guards = ["no predictor", "no stop-gradient"].into_iter().filter_map(row).all(collapsed);
@@ -470,10 +553,18 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                     if s.knn_top1 > full.knn_top1 + 0.01 { "better" } else if s.knn_top1 < full.knn_top1 - 0.01 { "worse" } else { "about the same" }
                 )
             });
-            format!(
-                "{opening}: BYOL {} kNN, effective rank {:.1} (random init {}); {}.{simclr}",
-                pct(full.knn_top1), rank(full), pct(base), ablations.join("; ")
-            )
+            let byol = match traced(full) {
+                Some(t) => format!(
+                    "BYOL {} kNN, final collapse std of the {} {:.3} against 1/√d = {:.3}{}",
+                    pct(full.knn_top1),
+                    t.space.name(),
+                    t.final_std,
+                    t.healthy,
+                    if full.knn_runs.len() >= 2 { ", traces of the first seed" } else { "" }
+                ),
+                None => format!("BYOL {} kNN, effective rank {:.1}", pct(full.knn_top1), rank(full)),
+            };
+            format!("{opening}: {byol} (random init {}); {}.{simclr}", pct(base), ablations.join("; "))
         }
         _ => String::new(),
     }
@@ -499,6 +590,9 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     let command = if seeds > 1 { format!("selfsup experiment {} --seeds {seeds}", e.experiment) } else { format!("selfsup experiment {}", e.experiment) };
     let mut s = format!("## `{}`\n\nThe lecture's claim: {claim}. Reproduce: `{command}` ({:.1} min here).\n\n", e.experiment, total / 60.0);
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
+    if e.rows.iter().any(|r| !r.collapse_trace.is_empty()) {
+        s += &format!("The collapse std over training (`1/√d` dashed):\n\n![{0} over training]({image_dir}/{0}-trace.png)\n\n", e.experiment);
+    }
     let per_seed = e.rows.iter().any(|r| !r.knn_runs.is_empty());
     let rank = e.rows.iter().any(|r| r.effective_rank.is_some());
     let zrank = e.rows.iter().any(|r| r.projection_effective_rank.is_some());

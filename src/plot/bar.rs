@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{chart_builder, check_finite, class_colour, draw_legend, label_font, render, tick, Chart, Figure};
+use super::{chart_builder, check_finite, class_colour, draw_legend, draw_reference, label_font, render, tick, Chart, Figure};
 use crate::error::{Error, Result};
 
 /// One measure across every category: `values[c]` is its bar in category `c`.
@@ -70,9 +70,8 @@ pub fn bar_chart<S: AsRef<str>>(categories: &[S], groups: &[BarGroup], reference
                 .label(group.label.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
         }
-        if let Some((name, v)) = reference {
-            let line = DashedLineSeries::new([(-0.5, v), (n as f64 - 0.5, v)], 10, 6, BLACK.stroke_width(2));
-            ctx.draw_series(line)?.label(name).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+        if let Some(reference) = reference {
+            draw_reference(&mut ctx, reference, -0.5..n as f64 - 0.5)?;
         }
         draw_legend(&mut ctx)?;
         // Category names under the axis, centred on their bars.

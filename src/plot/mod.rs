@@ -10,6 +10,7 @@
 //! lengths, NaN) refused by a [`Error::Config`] that names the chart:
 //!
 //! - [`line_chart`]: curves (losses, sweeps), one [`Series`] per line;
+//!   [`line_chart_with_reference`] adds a dashed reference level (e.g. `1/√d`);
 //! - [`bar_chart`]: grouped bars over named categories (an experiment's rows), with an
 //!   optional reference line (a baseline);
 //! - [`scatter_by_class`]: a 2-D embedding (e.g. [`crate::eval::pca_2d`]) coloured by class;
@@ -49,7 +50,7 @@ pub mod table;
 pub use bar::{bar_chart, BarGroup};
 pub use grid::{augmentation_grid, ImageGrid, MATCH, MISMATCH};
 pub use heatmap::{class_similarity, colormap, heatmap, mean_similarity_within_between, ClassSimilarity};
-pub use line::{line_chart, Series};
+pub use line::{line_chart, line_chart_with_reference, Series};
 pub use retrieval::{retrieval_grid, FeatureSpace, MatchRate, Retrieval};
 pub use scatter::{scatter_by_class, tsne_map, EmbeddingMap};
 pub use table::table;
@@ -80,7 +81,7 @@ pub fn class_colour(i: usize) -> RGBColor {
 }
 
 /// Title, axis labels and size shared by every chart. Build it with [`Chart::new`] and the
-/// `axes` / `size` setters; the default is an untitled 800 × 500 chart.
+/// `axes` / `size` / `y_range` setters; the default is an untitled 800 × 500 chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     pub title: String,
@@ -88,11 +89,14 @@ pub struct Chart {
     pub y_label: String,
     pub width: u32,
     pub height: u32,
+    /// The y axis of a [`line_chart`], `(bottom, top)`, instead of one fitted to the data: to
+    /// start it at 0, or to leave room above the curves for the legend.
+    pub y_range: Option<(f64, f64)>,
 }
 
 impl Default for Chart {
     fn default() -> Self {
-        Self { title: String::new(), x_label: String::new(), y_label: String::new(), width: 800, height: 500 }
+        Self { title: String::new(), x_label: String::new(), y_label: String::new(), width: 800, height: 500, y_range: None }
     }
 }
 
@@ -113,6 +117,12 @@ impl Chart {
     pub fn size(mut self, width: u32, height: u32) -> Self {
         self.width = width;
         self.height = height;
+        self
+    }
+
+    /// Fixes the y axis of a line chart to `bottom..top`.
+    pub fn y_range(mut self, bottom: f64, top: f64) -> Self {
+        self.y_range = Some((bottom, top));
         self
     }
 }
@@ -297,6 +307,21 @@ pub(crate) fn chart_builder<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, Shi
     }
     builder.margin(14).x_label_area_size(if chart.x_label.is_empty() { 30 } else { 50 }).y_label_area_size(if chart.y_label.is_empty() { 50 } else { 70 });
     builder
+}
+
+/// Draws `reference` (`(label, y)`: a baseline, a healthy level) as a dashed black horizontal
+/// line across `x`, its label in the legend.
+pub(crate) fn draw_reference<'a, DB: DrawingBackend + 'a>(
+    ctx: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    (label, y): (&str, f64),
+    x: std::ops::Range<f64>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let line = DashedLineSeries::new([(x.start, y), (x.end, y)], 10, 6, BLACK.stroke_width(2));
+    ctx.draw_series(line)?.label(label).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+    Ok(())
 }
 
 /// Draws the legend of a chart whose series have labels: top right, on a translucent box.
