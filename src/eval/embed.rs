@@ -57,12 +57,11 @@ pub fn evaluate<M: Method<D>, D: Backend>(model: &M, dev: &D, splits: &Splits, k
     }
 }
 
-/// The effective rank of the projections `z` of every image of `data` ([`Method::project`]),
-/// or `None` for a method without one.
-pub fn projection_rank<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &ImageDataset, batch: usize) -> Option<f32> {
+/// The projections `z` of every image of `data` ([`Method::project`], eval mode), row-major,
+/// and their dimension; `None` for a method without a projection.
+pub fn project_dataset<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &ImageDataset, batch: usize) -> Option<(Vec<f32>, usize)> {
     let per_image = data.image_len();
-    let mut out = Vec::new();
-    let mut dim = 0;
+    let (mut out, mut dim) = (Vec::new(), 0);
     for start in (0..data.len()).step_by(batch.max(1)) {
         let end = (start + batch).min(data.len());
         let x = dev.tensor_from_vec(data.pixels[start * per_image..end * per_image].to_vec(), (end - start, data.channels, data.height, data.width));
@@ -70,5 +69,11 @@ pub fn projection_rank<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &Imag
         dim = z.shape().1;
         out.extend(z.as_vec());
     }
-    (dim > 0).then(|| effective_rank(&out, dim))
+    (dim > 0).then_some((out, dim))
+}
+
+/// The effective rank of the projections `z` of every image of `data` ([`Method::project`]),
+/// or `None` for a method without one.
+pub fn projection_rank<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &ImageDataset, batch: usize) -> Option<f32> {
+    project_dataset(model, dev, data, batch).map(|(z, dim)| effective_rank(&z, dim))
 }

@@ -149,7 +149,7 @@ mod tests {
 }
 
 pub mod embed;
-pub use embed::{embed_dataset, evaluate, EvalReport};
+pub use embed::{embed_dataset, evaluate, project_dataset, EvalReport};
 pub mod neighbours;
 pub use neighbours::{centred_unit_rows, nearest_neighbours, neighbour_match_rate};
 pub mod tsne;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::ImageDataset;
 use crate::error::{Error, Result};
-use crate::eval::{collapse_std, effective_rank, embed_dataset};
+use crate::eval::{collapse_std, effective_rank, embed_dataset, project_dataset};
 use crate::methods::Method;
 use crate::nn::ops::Backend;
 use crate::train::trainer::StepInfo;
@@ -65,20 +65,6 @@ pub struct TracePoint {
     pub projection_dim: Option<usize>,
 }
 
-/// The projections `z` of every image of `data` ([`Method::project`], eval mode), row-major,
-/// and their dimension; `None` for a method without a projection.
-pub fn project_dataset<M: Method<D>, D: Backend>(model: &M, dev: &D, data: &ImageDataset, batch: usize) -> Option<(Vec<f32>, usize)> {
-    let per_image = data.image_len();
-    let (mut out, mut dim) = (Vec::new(), 0);
-    for start in (0..data.len()).step_by(batch.max(1)) {
-        let end = (start + batch).min(data.len());
-        let x = dev.tensor_from_vec(data.pixels[start * per_image..end * per_image].to_vec(), (end - start, data.channels, data.height, data.width));
-        let z = model.project(x)?;
-        dim = z.shape().1;
-        out.extend(z.as_vec());
-    }
-    (dim > 0).then_some((out, dim))
-}
 
 /// The collapse metrics of `model` on `probe` (a [`TracePoint`] labelled `step`). Usable on
 /// its own, e.g. on a model loaded from a checkpoint.
