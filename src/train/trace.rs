@@ -18,7 +18,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::ImageDataset;
