@@ -157,20 +157,26 @@ C = np.array([
     [-0.5, -0.5, 0.5, 0.5],
 ])
 h = 1e-6
+def grad_views(loss, zs):
+    """Central differences of loss(views) with respect to every entry of every view."""
+    g = np.zeros((len(zs),) + zs[0].shape)
+    for v in range(len(zs)):
+        for idx in np.ndindex(*zs[0].shape):
+            plus = [z.copy() for z in zs]
+            minus = [z.copy() for z in zs]
+            plus[v][idx] += h
+            minus[v][idx] -= h
+            g[v][idx] = (loss(plus) - loss(minus)) / (2 * h)
+    return g
+
+
 for n_views in [2, 4]:
     zs = Z[:n_views]
     codes = codes_of(zs, C, 2)
     print(f"swav {n_views} views: codes of view 1 = {fmt(codes[0])}")
     print(f"  loss = {swav(zs, C, codes):.9f}")
     # Central differences with the codes fixed (they carry no gradient) ...
-    gz = np.zeros((n_views,) + Z[0].shape)
-    for v in range(n_views):
-        for idx in np.ndindex(*Z[0].shape):
-            plus = [z.copy() for z in zs]
-            minus = [z.copy() for z in zs]
-            plus[v][idx] += h
-            minus[v][idx] -= h
-            gz[v][idx] = (swav(plus, C, codes) - swav(minus, C, codes)) / (2 * h)
+    gz = grad_views(lambda views: swav(views, C, codes), zs)
     gc = np.zeros_like(C)
     for idx in np.ndindex(*C.shape):
         plus, minus = C.copy(), C.copy()
@@ -182,12 +188,5 @@ for n_views in [2, 4]:
     if n_views > 2:
         continue
     # ... and, for contrast, recomputing the codes from the perturbed inputs.
-    gz_through = np.zeros((n_views,) + Z[0].shape)
-    for v in range(n_views):
-        for idx in np.ndindex(*Z[0].shape):
-            plus = [z.copy() for z in zs]
-            minus = [z.copy() for z in zs]
-            plus[v][idx] += h
-            minus[v][idx] -= h
-            gz_through[v][idx] = (swav(plus, C, codes_of(plus, C, 2)) - swav(minus, C, codes_of(minus, C, 2))) / (2 * h)
+    gz_through = grad_views(lambda views: swav(views, C, codes_of(views, C, 2)), zs)
     print(f"  d/dz if the gradient went through the codes = {fmt(gz_through)}")
