@@ -41,9 +41,10 @@ def evcxr_dir():
     set, else `selfsup-evcxr-<checkout>` in the system's temporary folder.
 
     Without it each evcxr kernel builds in a fresh temporary folder that it deletes on exit,
-    and `:cache` does not keep the kit (a local path crate): every notebook rebuilt the kit,
-    249 s of a trivial notebook on an idle two-core machine, against 64 s with the shared
-    folder on a loaded one (2026-12-01). Where the folder lives matters twice: not under the
+    and `:cache` does not keep the kit (a local path crate): every notebook rebuilt the kit.
+    This checker's own timings on an idle two-core machine: notebook 00 took 320 s rebuilding
+    the kit (2026-11-30) and 109 s with the shared folder, after a 205 s warm-up (2026-12-01);
+    run it with `EVCXR_TMPDIR` pointing to a fresh folder per notebook to see the old cost. Where the folder lives matters twice: not under the
     repository (evcxr's project would sit inside the kit's cargo workspace, which cargo
     refuses), and as shallow as evcxr's own default (rustc writes the path to Rust's standard
     library into each cell's library relative to `target/.../deps/`, one level below the copy
