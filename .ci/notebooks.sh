@@ -24,6 +24,12 @@ echo "== notebooks: committed notebooks carry no outputs"
 # run with the rest of `cargo test --release` in .ci/run.
 
 echo "== notebooks: execute every notebook headless with the Rust kernel"
+# One evcxr build folder for this CI run (directly under /tmp: see check.py's `evcxr_dir`),
+# removed on exit: the kit's build for evcxr takes about 3.5 GB, and a CI run that failed for
+# lack of disk space (2026-12-01) should not leave one behind per run.
+EVCXR_TMPDIR=$(mktemp -d /tmp/selfsup-evcxr-ci.XXXXXX)
+export EVCXR_TMPDIR
+trap 'rm -rf "$EVCXR_TMPDIR"' EXIT
 # The first notebook builds the kit for evcxr once (several minutes, not counted in the
 # budget: the warm-up below does it); every kernel of check.py builds in the same evcxr folder,
 # so the notebooks reuse that build.
