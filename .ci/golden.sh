@@ -11,3 +11,8 @@ for pair in info_nce:instdisc nt_xent:simclr mochi:mochi barlow:barlow byol:byol
     echo "== $script -> $test"
     python3 "$script" | python3 .ci/golden_match.py "$test"
 done
+# Part 3's graded exercises: one NumPy script, one section per hidden test file.
+for pair in kmeans:kmeans sinkhorn:sinkhorn_knopp swav:swav_loss; do
+    echo "== tests/golden/exercises_part3.py ${pair%%:*} -> tests/hidden/${pair##*:}.rs"
+    python3 tests/golden/exercises_part3.py "${pair%%:*}" | python3 .ci/golden_match.py "tests/hidden/${pair##*:}.rs"
+done

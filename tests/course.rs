@@ -156,16 +156,17 @@ fn grading_a_class_gives_the_expected_scores_and_no_credit_for_delegating_or_fak
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
     // Points per exercise (public tests count 1 each, hidden ones their `// points:`): part 1
     // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14,
-    // byol 2 + 11 = 13. bob's distillation without T² loses the three tests with T ≠ 1 and a
+    // byol 2 + 11 = 13; part 3 kmeans 2 + 14 = 16, sinkhorn_knopp 2 + 11 = 13, swav_loss
+    // 2 + 14 = 16. bob's distillation without T² loses the three tests with T ≠ 1 and a
     // soft term (the_soft_term_is_multiplied_by_t_squared, both_terms_together, the gradient:
     // 2 points each): 14 − 6 = 8.
-    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,total
-alice,10,7,15,10,10,9,13,14,13,101
-bob,0,0,8,0,10,0,0,8,0,26
-carol,0,0,0,10,0,9,0,0,0,19
-dave,0,0,0,0,0,0,0,0,0,0
-erin,0,0,0,10,0,0,0,0,0,10
-frank,0,0,15,0,10,0,0,0,0,25
+    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,kmeans,sinkhorn_knopp,swav_loss,total
+alice,10,7,15,10,10,9,13,14,13,16,13,16,146
+bob,0,0,8,0,10,0,0,8,0,0,0,0,26
+carol,0,0,0,10,0,9,0,0,0,0,0,0,19
+dave,0,0,0,0,0,0,0,0,0,0,0,0,0
+erin,0,0,0,10,0,0,0,0,0,0,0,0,10
+frank,0,0,15,0,10,0,0,0,0,0,0,0,25
 ";
     assert_eq!(csv, expected, "grades.csv");
 

@@ -73,7 +73,9 @@ impl KeyQueue {
 /// exercise (dfdx's `normalize`, the library's `STANDARDISE_EPS` and `Distillation` are not
 /// exercise code), so they join the first copy with most of part 1. `byol` calls `info_nce`'s
 /// `l2_normalize`, so it cannot be graded against that copy (the helper would be a `todo!()`
-/// there); it joins `nt_xent` in the second, where `info_nce`'s references are present. Two
+/// there); it joins `nt_xent` in the second, where `info_nce`'s references are present. Part 3,
+/// clustering: k-means (DeepCluster), then SwAV's Sinkhorn-Knopp codes and its swapped
+/// prediction; none calls another exercise's code, so they join the first copy too. Two
 /// copies remain, each compiled once (minutes on a small machine) and shared by its exercises.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -138,6 +140,27 @@ pub const EXERCISES: &[Exercise] = &[
         sources: &[plain("src/methods/byol.rs")],
         prelude: "use dfdx::prelude::*;\nuse selfsup::nn::functional::l2_normalize;\nuse selfsup::nn::ops::Mat;\n",
         uses: &["info_nce"],
+    },
+    Exercise {
+        name: "kmeans",
+        title: "k-means, DeepCluster's pseudo-labeller: the assignment step and the update step",
+        sources: &[plain("src/eval/kmeans.rs")],
+        prelude: "use selfsup::eval::kmeans::{cluster_sizes, sq_dist};\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "sinkhorn_knopp",
+        title: "SwAV's codes: Sinkhorn-Knopp in log space, an equal share of the batch for every prototype",
+        sources: &[plain("src/methods/swav.rs")],
+        prelude: "use selfsup::error::{Error, Result};\npub use selfsup::methods::swav::SinkhornConfig;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "swav_loss",
+        title: "SwAV's swapped prediction: every view predicts the codes of the other views",
+        sources: &[plain("src/methods/swav.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
     },
 ];
 

@@ -261,8 +261,14 @@ fn assign(x: &[f32], d: usize, centroids: &[f32]) -> Vec<(usize, f32)> {
     x.par_chunks(d).map(|point| nearest_centroid(point, centroids, d)).collect()
 }
 
-/// `argmin_j ‖point − c_j‖²` (the smaller `j` on a tie) and that squared distance.
-fn nearest_centroid(point: &[f32], centroids: &[f32], d: usize) -> (usize, f32) {
+// ANCHOR: kmeans
+/// The assignment step for one point: `argmin_j ‖point − c_j‖²` over the centroids (row-major
+/// `k × d`, `k ≥ 1`), and that squared distance. A tie goes to the smaller `j`.
+pub fn nearest_centroid(point: &[f32], centroids: &[f32], d: usize) -> (usize, f32) {
+    assert!(d > 0 && point.len() == d && !centroids.is_empty() && centroids.len() % d == 0, "nearest_centroid: expected a point of length d and k ≥ 1 centroids of length d");
+    // BEGIN SOLUTION
+    // HINT: `sq_dist(a, b)` is ‖a − b‖²; `centroids.chunks_exact(d)` gives the centroids in order.
+    // HINT: start from centroid 0 and replace the best only when a distance is strictly smaller: ties keep the smaller j.
     let mut best = (0, sq_dist(point, &centroids[..d]));
     for (j, c) in centroids.chunks_exact(d).enumerate().skip(1) {
         let dist = sq_dist(point, c);
@@ -271,11 +277,18 @@ fn nearest_centroid(point: &[f32], centroids: &[f32], d: usize) -> (usize, f32) 
         }
     }
     best
+    // END SOLUTION
 }
 
-/// The update step: `c_j ← mean { x_i : a_i = j }`, summed in `f64`; an empty cluster keeps
-/// its centroid.
-fn update_centroids(x: &[f32], d: usize, assignments: &[usize], centroids: &mut [f32]) {
+/// The update step: `c_j ← mean { x_i : a_i = j }` for every cluster `j` that has points
+/// (`x` row-major `n × d`, `assignments` of length `n`, `centroids` row-major `k × d`,
+/// updated in place). Sums in `f64`. An empty cluster keeps its centroid.
+pub fn update_centroids(x: &[f32], d: usize, assignments: &[usize], centroids: &mut [f32]) {
+    assert!(d > 0 && x.len() == assignments.len() * d && centroids.len() % d == 0, "update_centroids: expected n × d points, n assignments and k × d centroids");
+    // BEGIN SOLUTION
+    // HINT: accumulate each cluster's sum of points (in f64) and its count in one pass over the points.
+    // HINT: `cluster_sizes(assignments, k)` counts the points of each cluster.
+    // HINT: a cluster with no point must keep its centroid: dividing by a count of 0 gives NaN.
     let k = centroids.len() / d;
     let mut sums = vec![0.0f64; k * d];
     for (point, &j) in x.chunks_exact(d).zip(assignments) {
@@ -287,7 +300,9 @@ fn update_centroids(x: &[f32], d: usize, assignments: &[usize], centroids: &mut 
             centroids[j * d..(j + 1) * d].iter_mut().zip(mean).for_each(|(c, m)| *c = m);
         }
     }
+    // END SOLUTION
 }
+// ANCHOR_END: kmeans
 
 /// DeepCluster's fix, for every empty cluster `e` in turn: split a cluster `j` drawn with
 /// probability ∝ its size (among those with two points or more) into `c_j − δ` and
@@ -352,7 +367,7 @@ fn perturbation(x: &[f32], d: usize, members: &[usize], centroid: &[f32], rng: &
 }
 
 /// Number of points in each of the `k` clusters.
-fn cluster_sizes(assignments: &[usize], k: usize) -> Vec<usize> {
+pub fn cluster_sizes(assignments: &[usize], k: usize) -> Vec<usize> {
     let mut sizes = vec![0; k];
     assignments.iter().for_each(|&j| sizes[j] += 1);
     sizes
@@ -360,7 +375,7 @@ fn cluster_sizes(assignments: &[usize], k: usize) -> Vec<usize> {
 
 /// `‖a − b‖²`, with eight partial sums (as [`super::dot`]) so the loop vectorises.
 #[inline]
-fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));

@@ -79,6 +79,7 @@ impl SinkhornConfig {
     }
 }
 
+// ANCHOR: sinkhorn_knopp
 /// SwAV's codes by Sinkhorn-Knopp: from `scores`, a row-major `batch × prototypes` matrix
 /// (row `b` holds sample `b`'s scores against the `K` prototypes, as `z · Cᵀ` comes out of
 /// the network), returns the codes in the same `B × K` layout. The paper's `Q` is the
@@ -117,6 +118,11 @@ pub fn sinkhorn(scores: &[f32], batch: usize, prototypes: usize, cfg: &SinkhornC
             scores.len()
         )));
     }
+    // BEGIN SOLUTION
+    // HINT: work with log Q in f64: start from scores / ε (entry [sample * K + prototype]).
+    // HINT: scaling a set of entries so their total is t means subtracting log Σ exp(entries) − log t from their logs; `log_sum_exp` computes log Σ exp stably.
+    // HINT: each iteration: every prototype's column to total 1/K, then every sample's row to total 1/B (in that order).
+    // HINT: at the end return B · exp(log Q) as f32, so each sample's code sums to 1.
     let (b, k) = (batch, prototypes);
     let epsilon = cfg.epsilon as f64;
     let mut log_q: Vec<f64> = scores.iter().map(|&s| s as f64 / epsilon).collect();
@@ -132,7 +138,9 @@ pub fn sinkhorn(scores: &[f32], batch: usize, prototypes: usize, cfg: &SinkhornC
         }
     }
     Ok(log_q.iter().map(|&l| (l.exp() * b as f64) as f32).collect())
+    // END SOLUTION
 }
+// ANCHOR_END: sinkhorn_knopp
 
 /// [`sinkhorn`] of a `(B, K)` tensor of scores: the codes as a new `(B, K)` tensor on the same
 /// device, off the tape (the scores' tape, if any, is left untouched: no gradient can reach
@@ -143,15 +151,17 @@ pub fn sinkhorn_codes<D: Device<f32>, T: Tape<f32, D>>(scores: &Mat<D, T>, cfg: 
     Ok(scores.device().tensor_from_vec(codes, (b, k)))
 }
 
+// ANCHOR: sinkhorn_knopp
 /// `log Σ_i exp(x_i)`, computed as `m + log Σ_i exp(x_i − m)` with `m = max_i x_i`, so no
 /// term overflows and the largest is exactly 1. A NaN anywhere gives NaN.
-fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
+pub fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
     let max = values.clone().fold(f64::NEG_INFINITY, f64::max);
     if max.is_infinite() {
         return max;
     }
     max + values.map(|x| (x - max).exp()).sum::<f64>().ln()
 }
+// ANCHOR_END: sinkhorn_knopp
 
 /// The scores `s = (z / ‖z‖) · (C / ‖C‖)ᵀ`: cosine similarities between the `(N, d)`
 /// projections `z` and the `(K, d)` prototypes `C`, an `(N, K)` matrix. Both are normalised on
@@ -162,6 +172,7 @@ pub fn prototype_scores<D: Device<f32>, T: Tape<f32, D>>(z: Mat<D, T>, prototype
     dot_matrix(l2_normalize(z), l2_normalize(prototypes))
 }
 
+// ANCHOR: swav_loss
 /// SwAV's swapped-prediction loss (see the module docs):
 /// `L = 1 / (n_q (V − 1)) · Σ_{i < n_q} Σ_{v ≠ i} mean_b [ − Σ_k q_{i,b,k} log softmax(s_{v,b} / τ)_k ]`.
 ///
@@ -196,6 +207,11 @@ pub fn swav_loss<D: Device<f32>, T: Tape<f32, D>>(scores: Vec<Mat<D, T>>, codes:
     let n_views: usize = views_per_tensor.iter().sum();
     assert!(n_views >= 2 && codes.len() <= n_views, "swav_loss: {} codes for {n_views} views; needs two views or more, at most one code each", codes.len());
     let n_pairs = codes.len() * (n_views - 1);
+    // BEGIN SOLUTION
+    // HINT: the codes as plain vectors: `codes.iter().map(|q| q.as_vec())`; `swapped_targets(&those, first_view, n)` gives the targets Σ_{i ≠ v} q_i of views first_view .. first_view + n, stacked like the scores.
+    // HINT: each score tensor holds `views_per_tensor[t]` whole views: keep a count of the views seen so far.
+    // HINT: the predictions are `log_softmax` of s / τ over axis 1 (the prototypes); multiply by the targets and sum.
+    // HINT: the loss is minus the total, divided by B times the number of (code, other view) pairs.
     let dev = codes[0].device().clone();
     let codes: Vec<Vec<f32>> = codes.iter().map(|q| q.as_vec()).collect();
 
@@ -212,11 +228,15 @@ pub fn swav_loss<D: Device<f32>, T: Tape<f32, D>>(scores: Vec<Mat<D, T>>, codes:
         first_view += n;
     }
     total.expect("at least two views") * (-1.0 / (b * n_pairs) as f32)
+    // END SOLUTION
 }
 
 /// The targets of views `first .. first + n`, stacked: for view `v`, `Σ_{i ≠ v} q_i` over the
 /// codes (zero for a view whose own code is the only one).
-fn swapped_targets(codes: &[Vec<f32>], first: usize, n: usize) -> Vec<f32> {
+pub fn swapped_targets(codes: &[Vec<f32>], first: usize, n: usize) -> Vec<f32> {
+    // BEGIN SOLUTION
+    // HINT: `codes[i]` is view i's (B, K) code, flattened; view v's target block is the sum of every code except its own (i ≠ v).
+    // HINT: a view without a code of its own (a local crop, v ≥ codes.len()) sums all the codes.
     let block = codes[0].len();
     let mut targets = vec![0.0f32; n * block];
     for (u, target) in targets.chunks_exact_mut(block).enumerate() {
@@ -225,4 +245,6 @@ fn swapped_targets(codes: &[Vec<f32>], first: usize, n: usize) -> Vec<f32> {
         }
     }
     targets
+    // END SOLUTION
 }
+// ANCHOR_END: swav_loss

@@ -17,4 +17,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise { name: "barlow_twins", title: "Barlow Twins: standardising each dimension over the batch and the cross-correlation loss", todos: 1 },
     Exercise { name: "distillation_loss", title: "Knowledge distillation: soft targets at temperature T, the T² factor and the labels", todos: 1 },
     Exercise { name: "byol", title: "BYOL: the loss 2 − 2·cos(p, sg(z′)) and the target's cosine EMA-rate schedule", todos: 2 },
+    Exercise { name: "kmeans", title: "k-means, DeepCluster's pseudo-labeller: the assignment step and the update step", todos: 2 },
+    Exercise { name: "sinkhorn_knopp", title: "SwAV's codes: Sinkhorn-Knopp in log space, an equal share of the batch for every prototype", todos: 1 },
+    Exercise { name: "swav_loss", title: "SwAV's swapped prediction: every view predicts the codes of the other views", todos: 2 },
 ];
