@@ -19,11 +19,16 @@
 //! | `<experiment>-rank.png` | effective rank of the projections and features per setting (`barlow-lambda`, `byol-collapse`) | same, [`Experiment::rank_chart`] |
 //! | `<experiment>-trace.png` | the collapse std (std of the L2-normalised outputs) of the projections and features over optimizer steps, one line per setting, against `1/√d` (collapse experiments whose JSON carries traces; older JSONs have none and get no such figure) | same, [`Experiment::trace_chart`] |
 //! | `kd-temperature.png`, `-table.png`, `-soft-targets.png` | teacher and students' test top-1, their table, the teacher's softened outputs at each `T` | `results/experiments/kd-temperature.json`, [`crate::experiments::kd::KdExperiment`] |
+//! | `swav-codes.png` | one batch's scores at the start of training, their softmax (one prototype takes the batch) and SwAV's Sinkhorn codes (each prototype gets about `B / K`), with each prototype's total | [`clustering::swav_codes`], [`crate::methods::swav::sinkhorn`] |
+//! | `multicrop-views.png` | test images with their 2 global and 6 local crops | [`clustering::multicrop_views`], [`crate::augment::MultiCrop`] |
+//! | `simclr-kmeans.png`, `random-init-kmeans.png` | k-means (k = 10) on the test features, on their PCA map, coloured by class and by cluster, with the clusters' NMI with the classes | the short SimCLR run, [`clustering::cluster_map`], [`crate::eval::kmeans`] |
 //!
 //! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, and part 2's
 //! `barlow-lambda`, `kd-temperature`, `byol-collapse`) are required: if a JSON is absent,
 //! [`FiguresReport::check`] fails with a message that names it. The other experiments are
 //! drawn when their JSON is there.
+
+pub mod clustering;
 
 use std::path::{Path, PathBuf};
 
@@ -135,6 +140,8 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
     embedding_figures(cfg, &mut report)?;
     report.save(&barlow_cross_correlation(cfg.run.train.seed)?.figure, out, "barlow-cross-correlation.png")?;
     report.save(&byol_tau_schedule()?, out, "byol-tau-schedule.png")?;
+    report.save(&clustering::swav_codes(cfg.run.train.seed)?.figure, out, "swav-codes.png")?;
+    report.save(&clustering::multicrop_views(cfg.run.train.seed, 3)?, out, "multicrop-views.png")?;
     for (names, required) in [(REQUIRED_EXPERIMENTS, true), (OPTIONAL_EXPERIMENTS, false)] {
         for name in names {
             let path = cfg.experiments.join(format!("{name}.json"));
@@ -383,6 +390,8 @@ fn embedding_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<
         let chart = Chart::new(format!("{title}, cosine")).axes(format!("{SIMILARITY_PER_CLASS} test images per class, features mean-centred"), "").size(SQUARE.0, SQUARE.1);
         let similarity = class_similarity(features, *dim, &test.labels, &names, SIMILARITY_PER_CLASS, &chart)?;
         report.save(&similarity.figure, &cfg.out, &format!("{stem}-similarity.png"))?;
+        let clusters = clustering::cluster_map(features, *dim, &test.labels, &names, title, train_cfg.train.seed)?;
+        report.save(&clusters.figure, &cfg.out, &format!("{stem}-kmeans.png"))?;
     }
     // Retrieval: the training images as memory, embedded by both networks.
     let trained_train = run::embed(&train_cfg, Some(&checkpoint), train)?;

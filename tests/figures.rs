@@ -39,6 +39,10 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "simclr-loss.png",
         "barlow-cross-correlation.png",
         "byol-tau-schedule.png",
+        "swav-codes.png",
+        "multicrop-views.png",
+        "simclr-kmeans.png",
+        "random-init-kmeans.png",
     ] {
         let path = cfg.out.join(name);
         assert!(report.written.contains(&path), "{name} not reported as written");
@@ -134,4 +138,38 @@ fn the_barlow_heatmap_shows_a_real_cross_correlation_far_from_the_identity() {
     assert!(c.figure.width > 1000 && c.figure.height > 400, "{}x{}", c.figure.width, c.figure.height);
     // Same seed, same network and views: the same picture.
     assert_eq!(c.figure, selfsup::figures::barlow_cross_correlation(0).unwrap().figure);
+}
+
+#[test]
+fn the_codes_figure_shows_sinkhorn_sharing_the_batch_where_the_softmax_does_not() {
+    use selfsup::figures::clustering::{column_totals, swav_codes, CODES_IMAGES as B, CODES_PROTOTYPES as K};
+    let f = swav_codes(0).unwrap();
+    let (soft, codes) = (column_totals(&f.softmax, K), column_totals(&f.codes, K));
+    // Each image's row is a distribution in both.
+    for m in [&f.softmax, &f.codes] {
+        for row in m.chunks(K) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{row:?}");
+        }
+    }
+    // The softmax hands most of the batch to prototype 0 (its scores are 0.15 ahead)...
+    assert!(soft[0] > 0.75 * B as f32, "softmax totals {soft:?}");
+    // ...while Sinkhorn's codes come close to B / K = 4 for every prototype.
+    let fair = B as f32 / K as f32;
+    assert!(codes.iter().all(|&t| (t - fair).abs() < 0.25 * fair), "Sinkhorn totals {codes:?}");
+    assert_eq!(f.codes, selfsup::methods::swav::sinkhorn(&f.scores, B, K, &Default::default()).unwrap());
+}
+
+#[test]
+fn the_cluster_map_finds_well_separated_groups() {
+    // Three tight groups of 20 points in 5 dimensions: k-means with k = 3 recovers them (NMI 1).
+    let centres = [[1.0f32, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0]];
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..60 {
+        let c = centres[i % 3];
+        x.extend(c.iter().enumerate().map(|(j, v)| v + 0.01 * (((i * 7 + j * 13) % 11) as f32 - 5.0) / 5.0));
+        labels.push(i % 3);
+    }
+    let map = selfsup::figures::clustering::cluster_map(&x, 5, &labels, &["a", "b", "c"], "test", 0).unwrap();
+    assert!((map.nmi - 1.0).abs() < 1e-9, "NMI {}", map.nmi);
+    assert!(map.figure.width > 1000, "two panels side by side");
 }
