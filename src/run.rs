@@ -227,6 +227,7 @@ impl WithMethod for Train<'_> {
         } else {
             // A fresh run starts a fresh log.
             let _ = std::fs::remove_file(run.metrics());
+            let _ = std::fs::remove_file(run.epochs());
         }
         write_json_atomic(&run.config(), config)?;
         if !quiet {

@@ -67,6 +67,14 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     /// computed from the dataset (InstDisc's memory bank).
     fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {}
 
+    /// Called at the start of every epoch, before the loop draws the epoch's order, with a
+    /// seed for the epoch's random choices. DeepCluster re-clusters the dataset here and
+    /// returns its own order of images (uniform over pseudo-labels) and a report on the
+    /// clusters. Nothing by default: the loop shuffles, and reports nothing.
+    fn begin_epoch(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset, _epoch: usize, _seed: u64) -> crate::Result<EpochPlan> {
+        Ok(EpochPlan::default())
+    }
+
     /// Called after each optimizer step with the fraction of training done (momentum
     /// encoders, queues, centres...). Nothing by default.
     fn after_step(&mut self, _progress: f32) {}
@@ -90,6 +98,24 @@ pub struct Batch {
     /// The dataset index of each image, for methods that keep per-image state (InstDisc's
     /// memory bank).
     pub indices: Vec<usize>,
+}
+
+/// What a method decides at the start of an epoch ([`Method::begin_epoch`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochPlan {
+    /// The dataset indices the loop visits this epoch, in order (repeats allowed), exactly as
+    /// many as the dataset has images; `None`: the loop's own shuffle.
+    pub order: Option<Vec<usize>>,
+    /// What the method did, for people and for files; `None`: nothing to report.
+    pub report: Option<EpochReport>,
+}
+
+/// A method's report on one epoch's preparation. The loop prints `line` (unless quiet) and
+/// appends `json` as one line to the run's `epochs.jsonl` ([`crate::train::RunDir::epochs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochReport {
+    pub line: String,
+    pub json: serde_json::Value,
 }
 
 /// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order
