@@ -6,13 +6,15 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 //!
-//! Part 3 (clustering) starts with building blocks: [`swav`] has SwAV's codes (Sinkhorn-Knopp)
-//! and its swapped-prediction loss, not yet a `Method`; DeepCluster's k-means and NMI are in
-//! [`crate::eval`], multi-crop in [`crate::augment::MultiCrop`].
+//! Part 3 (clustering): [`deepcluster`] is a method (k-means and NMI from [`crate::eval`],
+//! re-clustering once per epoch through [`Method::begin_epoch`]); [`swav`] has SwAV's codes
+//! (Sinkhorn-Knopp) and its swapped-prediction loss, not yet a `Method`; multi-crop is in
+//! [`crate::augment::MultiCrop`].
 
 pub mod barlow;
 pub mod byol;
 pub mod cpc;
+pub mod deepcluster;
 pub mod dim;
 pub mod distill;
 pub mod infonce;
@@ -27,6 +29,7 @@ pub mod swav;
 pub use barlow::{barlow_twins_loss, BarlowTwins};
 pub use byol::{byol_loss, Byol};
 pub use cpc::Cpc;
+pub use deepcluster::DeepCluster;
 pub use dim::{dim_nce, Dim};
 pub use distill::{distillation_loss, Distillation};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
