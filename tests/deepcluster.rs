@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use selfsup::data::dataset::ImageDataset;
 use selfsup::data::shapes::{self, ShapesConfig};
 use selfsup::eval::Pca;
-use selfsup::methods::deepcluster::{self, preprocess_features, pseudo_label_loss, uniform_label_sampler, ClusterReport, MAX_CLUSTERS};
+use selfsup::methods::deepcluster::{self, preprocess_features, pseudo_label_loss, sobel, uniform_label_sampler, ClusterReport, MAX_CLUSTERS};
 use selfsup::methods::{Batch, DeepCluster, Method, MethodConfig, SimClr};
 use selfsup::nn::TinyConvNet;
 use selfsup::train::{fit, read_epoch_reports, Optimizer, OptimizerKind, RunConfig, RunDir, TrainConfig, TrainState};
@@ -131,6 +131,26 @@ fn preprocessed_features_are_whitened_unit_rows_as_in_numpy() {
     assert_close(&preprocess_features(&scaled, 4, 3).0, &expected, 1e-3, "scaled");
     // A PCA dimension above the features' is capped at theirs.
     assert_eq!(preprocess_features(&X, 4, 32).1, 4);
+}
+
+// ---------------------------------------------------------------- Sobel
+
+/// A vertical step edge (left half 0, right half 1) in a 4 × 4 image: G_x is −(1 + 2 + 1) = −4
+/// in the two columns beside the step and 0 elsewhere (repeated borders are no edge), G_y is 0.
+#[test]
+fn sobel_finds_a_step_edge_and_ignores_colour_and_brightness() {
+    let step: Vec<f32> = (0..16).map(|p| if p % 4 >= 2 { 1.0 } else { 0.0 }).collect();
+    let grey: Vec<f32> = step.iter().chain(&step).chain(&step).copied().collect();
+    let out = sobel(&grey, 1, 3, 4, 4);
+    let gx: Vec<f32> = (0..16).map(|p| if p % 4 == 1 || p % 4 == 2 { -4.0 } else { 0.0 }).collect();
+    assert_eq!(&out[..16], &gx[..], "G_x");
+    assert!(out[16..].iter().all(|&v| v == 0.0), "G_y and the third channel are 0");
+    // Only the mean of the channels counts: other colours with the same grey level, or a
+    // constant added to the brightness, give the same edges.
+    let coloured: Vec<f32> = step.iter().map(|v| 1.5 * v).chain(step.iter().map(|v| 0.5 * v)).chain(step.iter().map(|v| 1.0 * v)).collect();
+    assert_eq!(sobel(&coloured, 1, 3, 4, 4), out);
+    let brighter: Vec<f32> = grey.iter().map(|v| v + 0.25).collect();
+    assert_eq!(sobel(&brighter, 1, 3, 4, 4), out);
 }
 
 // ---------------------------------------------------------------- the loss
