@@ -403,7 +403,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let nmi_labels = if data.labels.len() == data.len() { Some(nmi(&data.labels, &self.pseudo_labels)?) } else { None };
         self.reset_classifier(dev, seed ^ 0xC1A5_51F1);
         let order = self.config.uniform_sampling.then(|| {
-            uniform_label_sampler(&self.pseudo_labels, km.k, data.len(), &mut StdRng::seed_from_u64(seed ^ 0x5A3B_1E5))
+            uniform_label_sampler(&self.pseudo_labels, km.k, data.len(), &mut StdRng::seed_from_u64(seed ^ 0x05A3_B1E5))
         });
         let report = ClusterReport {
             epoch,
