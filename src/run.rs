@@ -146,10 +146,13 @@ fn eval_report<M: Method<Dev>>(model: &M, dev: &Dev, splits: &Splits, cfg: &Trai
     evaluate(model, dev, splits, &knn, &LinearProbeConfig::default())
 }
 
-/// Evaluates `model` and the same architecture at its random initialisation, and gathers
-/// the numbers of `summary.json`.
+/// Evaluates `model` and the same architecture at its random initialisation, with the run's
+/// method settings (`settings`: a setting may change what `embed` computes, as DeepCluster's
+/// Sobel filter does), and gathers the numbers of `summary.json`.
+#[allow(clippy::too_many_arguments)]
 fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
     model: &M,
+    settings: &M::Config,
     dev: &Dev,
     splits: &Splits,
     cfg: &TrainConfig,
@@ -157,7 +160,7 @@ fn summarize<M: Method<Dev> + BuildModule<Dev, f32>>(
     wall: Instant,
 ) -> Summary {
     let trained = eval_report(model, dev, splits, cfg);
-    let (_, baseline_model) = build::<M>(&M::Config::default(), cfg.seed);
+    let (_, baseline_model) = build::<M>(settings, cfg.seed);
     let baseline = eval_report(&baseline_model, dev, splits, cfg);
     Summary {
         method: M::NAME.to_string(),
@@ -227,6 +230,7 @@ impl WithMethod for Train<'_> {
         } else {
             // A fresh run starts a fresh log.
             let _ = std::fs::remove_file(run.metrics());
+            let _ = std::fs::remove_file(run.epochs());
         }
         write_json_atomic(&run.config(), config)?;
         if !quiet {
@@ -253,7 +257,7 @@ impl WithMethod for Train<'_> {
         if !quiet {
             println!("evaluating (kNN k={}, T={}; linear probe) against a random-init encoder", cfg.knn_k, cfg.knn_t);
         }
-        let summary = summarize(&model, &dev, &splits, cfg, &state, wall);
+        let summary = summarize(&model, settings, &dev, &splits, cfg, &state, wall);
         write_json_atomic(&run.summary(), &summary)?;
         Ok(summary)
     }
@@ -278,7 +282,7 @@ impl WithMethod for Eval<'_> {
         // The training state beside the checkpoint says how far it was trained, if present.
         let state: TrainState = read_json(&checkpoint.with_file_name("state.json"))
             .unwrap_or(TrainState { epoch: cfg.epochs, ..TrainState::default() });
-        Ok(summarize(&model, &dev, &splits, cfg, &state, wall))
+        Ok(summarize(&model, settings, &dev, &splits, cfg, &state, wall))
     }
 }
 

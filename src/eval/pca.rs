@@ -90,6 +90,32 @@ impl Pca {
     }
 }
 
+/// Relative floor `ε` of the whitening's variances (see [`Pca::whiten`]).
+pub const WHITEN_EPS: f64 = 1e-6;
+
+impl Pca {
+    /// PCA **whitening** (faiss's `PCAMatrix` with `eigen_power = −0.5`, which DeepCluster
+    /// applies before k-means): every projection divided by the standard deviation along its
+    /// direction,
+    ///
+    /// ```text
+    /// y_i = (x − μ)·v_i / sqrt(λ_i + ε λ_1)        i = 1 … k,   ε = WHITEN_EPS
+    /// ```
+    ///
+    /// so that the `k` coordinates of the fitted data have unit sample variance and no
+    /// correlation (covariance ≈ identity, up to `ε`). The floor `ε λ_1` keeps a direction of
+    /// (nearly) zero variance from being blown up to rounding noise.
+    pub fn whiten(&self, features: &[f32]) -> Vec<f32> {
+        let floor = WHITEN_EPS * self.variances.first().copied().unwrap_or(0.0) as f64;
+        let scale: Vec<f32> = self.variances.iter().map(|&l| (1.0 / (l as f64 + floor).sqrt()) as f32).collect();
+        let mut out = self.transform(features);
+        if scale.iter().all(|s| s.is_finite()) {
+            out.chunks_exact_mut(self.k().max(1)).for_each(|row| row.iter_mut().zip(&scale).for_each(|(y, s)| *y *= s));
+        }
+        out
+    }
+}
+
 /// Top-`k` PCA of the row-major `n × d` matrix `features`.
 ///
 /// Returns `(components, projected)`: the `k` unit principal directions (row-major `k × d`,

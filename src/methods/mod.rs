@@ -6,13 +6,15 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 //!
-//! Part 3 (clustering) starts with building blocks: [`swav`] has SwAV's codes (Sinkhorn-Knopp)
-//! and its swapped-prediction loss, not yet a `Method`; DeepCluster's k-means and NMI are in
-//! [`crate::eval`], multi-crop in [`crate::augment::MultiCrop`].
+//! Part 3 (clustering): [`deepcluster`] is a method (k-means and NMI from [`crate::eval`],
+//! re-clustering once per epoch through [`Method::begin_epoch`]); [`swav`] has SwAV's codes
+//! (Sinkhorn-Knopp) and its swapped-prediction loss, not yet a `Method`; multi-crop is in
+//! [`crate::augment::MultiCrop`].
 
 pub mod barlow;
 pub mod byol;
 pub mod cpc;
+pub mod deepcluster;
 pub mod dim;
 pub mod distill;
 pub mod infonce;
@@ -27,6 +29,7 @@ pub mod swav;
 pub use barlow::{barlow_twins_loss, BarlowTwins};
 pub use byol::{byol_loss, Byol};
 pub use cpc::Cpc;
+pub use deepcluster::DeepCluster;
 pub use dim::{dim_nce, Dim};
 pub use distill::{distillation_loss, Distillation};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
@@ -67,6 +70,14 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     /// computed from the dataset (InstDisc's memory bank).
     fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {}
 
+    /// Called at the start of every epoch, before the loop draws the epoch's order, with a
+    /// seed for the epoch's random choices. DeepCluster re-clusters the dataset here and
+    /// returns its own order of images (uniform over pseudo-labels) and a report on the
+    /// clusters. Nothing by default: the loop shuffles, and reports nothing.
+    fn begin_epoch(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset, _epoch: usize, _seed: u64) -> crate::Result<EpochPlan> {
+        Ok(EpochPlan::default())
+    }
+
     /// Called after each optimizer step with the fraction of training done (momentum
     /// encoders, queues, centres...). Nothing by default.
     fn after_step(&mut self, _progress: f32) {}
@@ -90,6 +101,24 @@ pub struct Batch {
     /// The dataset index of each image, for methods that keep per-image state (InstDisc's
     /// memory bank).
     pub indices: Vec<usize>,
+}
+
+/// What a method decides at the start of an epoch ([`Method::begin_epoch`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochPlan {
+    /// The dataset indices the loop visits this epoch, in order (repeats allowed), exactly as
+    /// many as the dataset has images; `None`: the loop's own shuffle.
+    pub order: Option<Vec<usize>>,
+    /// What the method did, for people and for files; `None`: nothing to report.
+    pub report: Option<EpochReport>,
+}
+
+/// A method's report on one epoch's preparation. The loop prints `line` (unless quiet) and
+/// appends `json` as one line to the run's `epochs.jsonl` ([`crate::train::RunDir::epochs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochReport {
+    pub line: String,
+    pub json: serde_json::Value,
 }
 
 /// Puts view batches of the same size on `dev` as one `(ΣB, C, H, W)` tensor, in order

@@ -11,7 +11,7 @@ pub mod trainer;
 pub use config::{RunConfig, TrainConfig};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use schedule::CosineSchedule;
-pub use trainer::{fit, fit_observed, StepInfo, TrainState};
+pub use trainer::{epoch_seed, fit, fit_observed, read_epoch_reports, StepInfo, TrainState};
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +33,11 @@ impl RunDir {
     }
     pub fn metrics(&self) -> PathBuf {
         self.root.join("metrics.jsonl")
+    }
+    /// One JSON line per epoch from methods that report on their epochs (DeepCluster's
+    /// clusters); absent for the others.
+    pub fn epochs(&self) -> PathBuf {
+        self.root.join("epochs.jsonl")
     }
     pub fn checkpoint(&self) -> PathBuf {
         self.root.join("checkpoint.safetensors")

@@ -48,6 +48,15 @@ impl Progress {
         }
     }
 
+    /// Prints one line above the bar (or as a plain line), unless quiet.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if self.every != std::time::Duration::MAX => println!("{line}"),
+            None => {}
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -1,6 +1,8 @@
 //! The one training loop every method shares.
 //!
-//! For each epoch: shuffle, and for each batch make the method's views (on a second thread,
+//! For each epoch: let the method prepare the epoch ([`Method::begin_epoch`]: DeepCluster
+//! re-clusters here, and may choose the epoch's order of images and report on it, one line of
+//! `epochs.jsonl`), shuffle unless it chose, and for each batch make the method's views (on a second thread,
 //! one batch ahead), compute the method's loss, back-propagate, take an optimizer step at the
 //! scheduled learning rate, let the method update its own state (`after_step`). Log every step
 //! to `metrics.jsonl`; checkpoint atomically after every epoch; stop with a clear error if the
@@ -9,7 +11,7 @@
 use crate::data::dataset::ImageDataset;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::methods::{Batch, Method};
+use crate::methods::{Batch, EpochPlan, Method};
 use crate::nn::ops::Backend;
 use crate::train::checkpoint::{save_model, write_json_atomic};
 use crate::train::config::TrainConfig;
@@ -45,6 +47,49 @@ struct StepMetrics {
     loss: f32,
     lr: f64,
     images_per_s: f64,
+}
+
+/// The seed [`Method::begin_epoch`] gets for `epoch`: its own stream, apart from the shuffle's
+/// and the views'.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    (seed ^ 0xDC_5EED).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(epoch as u64)
+}
+
+/// The epoch's order of images: the method's own (checked: `n` indices below `n`), or a
+/// shuffle of `0..n` seeded by the run's seed and the epoch. Writes the method's report, if
+/// any, to `epochs.jsonl` and prints its line.
+fn epoch_order(plan: EpochPlan, n: usize, seed: u64, epoch: usize, run: &RunDir, progress: &Progress) -> Result<Vec<usize>> {
+    if let Some(report) = plan.report {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(run.epochs()).map_err(|e| Error::io(run.epochs(), e))?;
+        writeln!(file, "{}", serde_json::to_string(&report.json).expect("serialisable")).map_err(|e| Error::io(run.epochs(), e))?;
+        progress.println(&report.line);
+    }
+    match plan.order {
+        Some(order) => {
+            if order.len() != n || order.iter().any(|&i| i >= n) {
+                return Err(Error::config(format!("epoch {epoch}: the method's order has {} entries, expected {n} indices below {n}", order.len())));
+            }
+            Ok(order)
+        }
+        None => {
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+            Ok(order)
+        }
+    }
+}
+
+/// The reports [`Method::begin_epoch`] wrote to a run's `epochs.jsonl`, one JSON value per
+/// epoch, in order (empty if the method reports nothing).
+pub fn read_epoch_reports(run: &RunDir) -> Result<Vec<serde_json::Value>> {
+    let path = run.epochs();
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    text.lines()
+        .map(|line| serde_json::from_str(line).map_err(|e| Error::format(&path, format!("invalid JSON line: {e}"))))
+        .collect()
 }
 
 /// Trains `model` on the images of `data` (labels unused) from `state` up to `cfg.epochs`,
@@ -117,8 +162,8 @@ pub fn fit_observed<M: Method<D>, D: Backend>(
 
     for epoch in state.epoch..cfg.epochs {
         let started = Instant::now();
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+        let plan = model.begin_epoch(dev, data, epoch, epoch_seed(cfg.seed, epoch))?;
+        let order = epoch_order(plan, data.len(), cfg.seed, epoch, run, &progress)?;
         let mut epoch_loss = 0.0f64;
         let outcome: Result<()> = std::thread::scope(|scope| {
             // Views for batch k+1 are made on another thread while batch k trains.
