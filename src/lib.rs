@@ -33,3 +33,6 @@ pub use error::{Error, Result};
 /// dfdx, re-exported so that a notebook (or any user) names the same version the kit uses:
 /// `use selfsup::dfdx::prelude::*;`.
 pub use dfdx;
+/// rand, re-exported for the same reason: the kit's seeded functions take its `RngCore`
+/// (e.g. `eval::kmeans::kmeans_plus_plus` in notebook 03: `selfsup::rand::rngs::StdRng`).
+pub use rand;
