@@ -286,6 +286,7 @@ fn the_epoch_reports_are_written_by_the_loop_and_parse() {
     assert_eq!(lines.len(), 2, "one line per epoch");
     let reports: Vec<ClusterReport> = lines.into_iter().map(|v| serde_json::from_value(v).unwrap()).collect();
     assert_eq!(reports, model.reports, "the file holds what the model reported");
+    assert_eq!(selfsup::methods::deepcluster::read_reports(dir.path()).unwrap(), reports, "read_reports reads the same file");
     for (epoch, r) in reports.iter().enumerate() {
         assert_eq!((r.epoch, r.k, r.sizes.len()), (epoch, 8, 8));
         assert_eq!(r.sizes.iter().sum::<usize>(), 64);

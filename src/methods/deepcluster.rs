@@ -255,6 +255,20 @@ impl Config {
     }
 }
 
+/// The clusterings of a finished (or running) DeepCluster run, one per epoch, from the
+/// `epochs.jsonl` of its run directory `run_dir` (an empty list if it has none yet). Errors
+/// name the file when a line is not a [`ClusterReport`].
+pub fn read_reports(run_dir: impl AsRef<std::path::Path>) -> crate::Result<Vec<ClusterReport>> {
+    let run = crate::train::RunDir { root: run_dir.as_ref().to_path_buf() };
+    crate::train::read_epoch_reports(&run)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_value(line).map_err(|e| crate::Error::format(run.epochs(), format!("line {}: not a DeepCluster report ({e})", i + 1)))
+        })
+        .collect()
+}
+
 /// One epoch's clustering, written as a line of the run's `epochs.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterReport {
