@@ -6,9 +6,9 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 //!
-//! Part 3 (clustering) starts with building blocks: [`swav`] has SwAV's codes (Sinkhorn-Knopp)
-//! and its swapped-prediction loss, not yet a `Method`; DeepCluster's k-means and NMI are in
-//! [`crate::eval`], multi-crop in [`crate::augment::MultiCrop`].
+//! Part 3 (clustering): [`swav`] is SwAV as a `Method` ([`SwAV`], `--method swav`), built on
+//! its codes (Sinkhorn-Knopp) and its swapped-prediction loss, trained on multi-crop views
+//! ([`crate::augment::MultiCrop`]); DeepCluster's k-means and NMI are in [`crate::eval`].
 
 pub mod barlow;
 pub mod byol;
@@ -36,7 +36,7 @@ pub use moco::{MoCo, MoCoV1};
 pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
 pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
-pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_loss, SinkhornConfig};
+pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_batch_loss, swav_loss, SinkhornConfig, SwAV};
 
 use crate::augment::{ViewBatch, ViewGenerator};
 use crate::nn::ops::{Backend, Img, Mat};

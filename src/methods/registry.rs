@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::methods::{barlow, byol, cpc, dim, instdisc, mochi, moco, simclr};
 use crate::methods::{BarlowTwins, Byol, Cpc, Dim, InstDisc, MoCHi, MoCo, MoCoV1, SimClr};
+use crate::methods::swav::{self, SwAV};
 use crate::run::Dev;
 use crate::methods::settings::{with_defaults, Settings};
 use crate::train::TrainConfig;
@@ -142,4 +143,5 @@ registry! {
     MoCHi:    "mochi"    => MoCHi,    mochi::Config,    part 1, "MoCo with synthetic hard negatives (Kalantidis et al. 2020)";
     Barlow:   "barlow"   => BarlowTwins, barlow::Config, part 2, "Barlow Twins: cross-correlation to the identity (Zbontar et al. 2021)";
     Byol:     "byol"     => Byol,     byol::Config,     part 2, "BYOL: predict a moving-average target, no negatives (Grill et al. 2020)";
+    SwAV:     "swav"     => SwAV,     swav::Config,     part 3, "SwAV: swapped prediction of Sinkhorn codes over prototypes (Caron et al. 2020)";
 }
