@@ -266,6 +266,22 @@ fn the_queue_is_used_only_once_full() {
     assert!(row_norms(&rows, Z).iter().all(|n| (n - 1.0).abs() < 1e-5), "the queue holds unit projections");
 }
 
+/// BatchNorm's running averages (used by evaluation, on whole images) come from the global
+/// crops only: a step with local crops leaves them as a pass over the global crops alone does.
+#[test]
+fn local_crops_do_not_feed_batchnorms_running_averages() {
+    let (mut m, dev) = model(&swav::Config { local_crops: 2, ..settings() });
+    let fixed = batch(&m, 4, 0);
+    let mut global_only = m.clone();
+    global_only.branch.forward_train(image_tensor(&dev, &fixed.views[..2]));
+    let before = m.branch.encoder.block1.bn.running_mean.as_vec();
+    m.loss(&fixed, &dev, Gradients::leaky());
+    let after = m.branch.encoder.block1.bn.running_mean.as_vec();
+    assert_ne!(after, before, "the global crops update the running averages");
+    assert_eq!(after, global_only.branch.encoder.block1.bn.running_mean.as_vec(), "the local crops changed them");
+    assert_eq!(m.branch.projector.bn.running_var.as_vec(), global_only.branch.projector.bn.running_var.as_vec());
+}
+
 /// Two global 32-px crops and local 16-px crops in one step, through the default encoder; the
 /// convnet and the resnet take 16 px too; the ViT (32 px only) is refused with a clear error.
 #[test]
