@@ -91,7 +91,7 @@ fn the_methods_loss_is_the_swapped_prediction_composed_by_hand() {
     let view_scores = |v: usize| -> Vec<f64> { scores[v * b * k..(v + 1) * b * k].to_vec() };
     let codes: Vec<Vec<f32>> = (0..2).map(|i| {
         let s: Vec<f32> = view_scores(i).iter().map(|&x| x as f32).collect();
-        sinkhorn(&s, b, k, &SinkhornConfig::default()).unwrap()
+        sinkhorn(&s, b, k, &SinkhornConfig { epsilon: cfg.epsilon as f32, iterations: cfg.sinkhorn_iterations }).unwrap()
     }).collect();
     let tau = cfg.tau;
     let mut total = 0.0;
