@@ -417,6 +417,9 @@ impl FeatureQueue {
     }
 }
 
+/// What [`swav_batch_loss`] returns: the loss on the tape, and the codes of the global views.
+pub type BatchLoss<D, T> = (Tensor<Rank0, f32, D, T>, Vec<Mat<D>>);
+
 /// SwAV's loss for one batch, from the projections of all its crops (see the module docs):
 /// scores `s = z · Cᵀ` ([`prototype_scores`]), codes of the first `n_global` views
 /// ([`codes_from_scores`], off the tape, with the `queue`'s rows stacked above each view's
@@ -440,7 +443,7 @@ pub fn swav_batch_loss<D: Device<f32>, T: Tape<f32, D>>(
     codes: Codes,
     cfg: &SinkhornConfig,
     tau: f32,
-) -> Result<(Tensor<Rank0, f32, D, T>, Vec<Mat<D>>)> {
+) -> Result<BatchLoss<D, T>> {
     let (rows, dim) = *z.shape();
     let k = prototypes.shape().0;
     assert!(batch > 0 && rows % batch == 0, "swav_batch_loss: {rows} projections are not whole views of {batch}");
@@ -612,7 +615,7 @@ fn random_unit_rows<const Z: usize, E: Dtype + SampleUniform + num_traits::Float
     let mut values = t.as_vec();
     for row in values.chunks_exact_mut(dim) {
         let norm = row.iter().fold(E::zero(), |acc, &v| acc + v * v).sqrt();
-        row.iter_mut().for_each(|v| *v = *v / norm);
+        row.iter_mut().for_each(|v| *v /= norm);
     }
     t.copy_from(&values);
     Ok(())
