@@ -285,12 +285,12 @@ pub const MAX_PROTOTYPES: usize = 4096;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Codes {
-    /// Sinkhorn-Knopp ([`sinkhorn`]): the batch (and queue) shared equally among the
-    /// prototypes. SwAV as published.
+    /// Sinkhorn-Knopp: the batch (and queue) shared equally among the prototypes. SwAV as
+    /// published.
     #[default]
     Sinkhorn,
-    /// `softmax(s / ε)` of each sample on its own: the same sharpness, no equipartition. Not
-    /// SwAV: the ablation of the `swav-equipartition` experiment.
+    /// softmax(s / ε) of each sample on its own: the same sharpness, no equipartition. Not
+    /// SwAV: the ablation of the swav-equipartition experiment (it collapses to one prototype).
     Softmax,
 }
 
@@ -514,9 +514,9 @@ impl Default for Config {
     ///   all of them, every score 0 and every prediction uniform (a short trial with `K = 64`,
     ///   at `ε = 0.05`, sat at exactly `ln 64`). K was not swept at `ε = 0.02`.
     /// * No local crops: multi-crop's 16-px crops of 8–40% of the image hurt at this budget
-    ///   (2 local crops, `ε = 0.02`: −0.2 points [2] against +30.1 without), as the standard
-    ///   crop does for SimCLR (`docs/results.md`): a corner of a silhouette does not say which
-    ///   shape it is. `--local-crops N` turns them on.
+    ///   (2 local crops, `ε = 0.02`: −0.2 points [2] against +30.2 without; at 8 epochs +27.6
+    ///   against +45.7 [0]), as the standard crop does for SimCLR (`docs/results.md`): a
+    ///   corner of a silhouette does not say which shape it is. `--local-crops N` turns them on.
     /// * No queue: `K = 512` is already 8 batches; a 1 024-row queue (`ε = 0.05`) collapsed
     ///   the run to uniform codes (loss pinned at `ln 512 = 6.238`, kNN 14.6% [0]).
     /// * Prototypes frozen for the first 156 steps, one epoch (the reference freezes them for
@@ -530,7 +530,7 @@ impl Default for Config {
             local_max_scale: 0.4,
             freeze_prototypes_steps: 156,
             queue_length: 0,
-            tau: DEFAULT_TAU as f64,
+            tau: 0.1, // DEFAULT_TAU, written as an f64 (the f32 widened would print 0.10000000149)
             epsilon: 0.02,
             sinkhorn_iterations: DEFAULT_SINKHORN_ITERATIONS,
             codes: Codes::Sinkhorn,
