@@ -6,10 +6,10 @@
 //! The shared training loop ([`crate::train`]) owns everything else: epochs, the optimizer,
 //! schedules, logging, checkpoints and evaluation.
 //!
-//! Part 3 (clustering): [`deepcluster`] is a method (k-means and NMI from [`crate::eval`],
-//! re-clustering once per epoch through [`Method::begin_epoch`]); [`swav`] has SwAV's codes
-//! (Sinkhorn-Knopp) and its swapped-prediction loss, not yet a `Method`; multi-crop is in
-//! [`crate::augment::MultiCrop`].
+//! Part 3 (clustering): [`deepcluster`] is DeepCluster (k-means and NMI from [`crate::eval`],
+//! re-clustering once per epoch through [`Method::begin_epoch`]); [`swav`] is SwAV ([`SwAV`]),
+//! built on its codes (Sinkhorn-Knopp) and its swapped-prediction loss, trained on multi-crop
+//! views ([`crate::augment::MultiCrop`]).
 
 pub mod barlow;
 pub mod byol;
@@ -39,7 +39,7 @@ pub use moco::{MoCo, MoCoV1};
 pub use registry::{with_method, MethodConfig, MethodInfo, WithMethod, METHODS};
 pub use settings::Settings;
 pub use simclr::{nt_xent, SimClr};
-pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_loss, SinkhornConfig};
+pub use swav::{prototype_scores, sinkhorn, sinkhorn_codes, swav_batch_loss, swav_loss, SinkhornConfig, SwAV};
 
 use crate::augment::{ViewBatch, ViewGenerator};
 use crate::nn::ops::{Backend, Img, Mat};

@@ -36,14 +36,57 @@
 //! [`swav_loss`] (targets of the global views against the predictions of all other views); if
 //! it comes to share it, [`swav_loss`] moves to `nn/functional.rs`.
 //!
-//! The method itself (projector, prototypes and their freezing, the queue) is built on these
-//! pieces, with the tricks it needs against collapse on small data (frozen prototypes at first,
-//! a queue of past batches, a smaller ε: the swav repository's README).
+//! ## The method (`--method swav`)
+//!
+//! One training step, in the lecture's notation (`f` encoder, `g` projection head, `C` the
+//! `K × d` matrix of prototypes with unit rows `c_k`, `B` images per batch):
+//!
+//! ```text
+//! views     2 global crops (32 px) + N local crops (16 px) of every image: multi-crop
+//! z_v       = g(f(x_v)) / ‖·‖                      one forward pass per crop size
+//! s_v       = z_v Cᵀ        (B × K)                scores z·c_k, cosine similarities
+//! q_i       = Sinkhorn_ε(s_i),  i ∈ {global 1, 2}  codes, computed without gradient; with the
+//!                                                  queue, its scores are stacked on top first
+//! p_v       = softmax(s_v / τ)                     predictions of every crop
+//! L         = mean over pairs (i, v ≠ i) of  − mean_b Σ_k q_{i,b,k} log p_{v,b,k}
+//! θ, C      ← optimizer step on L                  C stays fixed for the first steps
+//! c_k       ← c_k / ‖c_k‖                          after every step that moved C
+//! ```
+//!
+//! The swap: a global crop never predicts its own code, every other crop (local ones
+//! included) predicts it. The gradient reaches `f`, `g` and `C` only through `p_v`, the
+//! predicting side ([`swav_batch_loss`]).
+//!
+//! **Against collapse on small data** (swav's README and code; `SSL_RECIPES.md` §6.3):
+//! * *Equipartition.* Sinkhorn with a small `ε` (the paper's [`DEFAULT_EPSILON`] = 0.05; the
+//!   method's default is 0.02, see [`Config::default`]) spreads each batch over the prototypes. `--codes softmax` replaces it by `softmax(s / ε)` (no
+//!   equipartition) for the `swav-equipartition` experiment: the codes then follow whatever the
+//!   prototypes already prefer, and a loss pinned at `ln K` means uniform collapse.
+//! * *Frozen prototypes.* For the first `--freeze-prototypes-steps` steps `C` is not trained
+//!   at all: it is kept off the tape and its gradient slot is left out of the optimizer's
+//!   gradients, so neither the gradient, nor weight decay, nor Adam's moments touch it
+//!   (the reference code sets the prototypes' gradient to `None` for the same reason).
+//! * *A queue.* When the batch is small against `K`, Sinkhorn has too few samples to share
+//!   out; `--queue-length L` keeps the last `L` global-crop projections (detached, FIFO), whose
+//!   scores against the *current* prototypes are stacked above the batch's before Sinkhorn;
+//!   only the batch's rows of the codes are kept. The queue is used only once full.
+//!
+//! **Where `C` is normalised.** [`prototype_scores`] normalises `C` on the tape (so the
+//! gradient is that of `c / ‖c‖`, tangent to the sphere), and [`Method::after_step`]
+//! re-normalises the stored rows after every step that trained them, as the reference code
+//! does before each forward: the stored prototypes are unit rows at every step.
 
+use crate::augment::{MultiCrop, Pipeline, ViewBatch, ViewConfig, ViewGenerator};
 use crate::error::{Error, Result};
+use crate::methods::{Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, l2_normalize};
-use crate::nn::ops::Mat;
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Branch, Encoder};
+use crate::train::TrainConfig;
+use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
+use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
 
 /// SwAV's `ε`: the weight of the entropy term in the codes (smaller = sharper codes).
 pub const DEFAULT_EPSILON: f32 = 0.05;
@@ -248,3 +291,516 @@ pub fn swapped_targets(codes: &[Vec<f32>], first: usize, n: usize) -> Vec<f32> {
     // END SOLUTION
 }
 // ANCHOR_END: swav_loss
+
+// ------------------------------------------------------------------------------ the method
+
+/// The global crops of multi-crop: SwAV takes its codes from these two.
+pub const N_GLOBAL: usize = 2;
+
+/// The most prototypes a model holds. dfdx 0.13 builds, trains and checkpoints only tensors of
+/// a compile-time shape inside a module, so `C` is stored as `MAX_PROTOTYPES × Z` and the
+/// first `K` rows (`--prototypes`) are the prototypes; the other rows are never used and get
+/// no gradient. 4096 covers the reference values (3000 in swav and solo-learn).
+pub const MAX_PROTOTYPES: usize = 4096;
+
+/// How the codes `q` are made from the global crops' scores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codes {
+    /// Sinkhorn-Knopp: the batch (and queue) shared equally among the prototypes. SwAV as
+    /// published.
+    #[default]
+    Sinkhorn,
+    /// softmax(s / ε) of each sample on its own: the same sharpness, no equipartition. Not
+    /// SwAV: the ablation of the swav-equipartition experiment (it collapses to one prototype).
+    Softmax,
+}
+
+/// The codes of one assignment view from its scores (`batch × prototypes`, row-major, no
+/// gradient), in the same layout.
+///
+/// * [`Codes::Sinkhorn`]: [`sinkhorn`] of the scores, or, with `queue_scores` (`L ×
+///   prototypes`, the queue's scores against the current prototypes), of the queue's rows
+///   stacked **above** the batch's, keeping only the batch's `batch` rows (the reference code's
+///   `out = cat(queue @ C, out)` then `[-bs:]`).
+/// * [`Codes::Softmax`]: `softmax(s_b / ε)` of every row on its own (the queue is not used).
+///
+/// Errors as [`sinkhorn`] does, or if the queue's scores are not whole rows.
+pub fn codes_from_scores(scores: &[f32], batch: usize, prototypes: usize, queue_scores: Option<&[f32]>, codes: Codes, cfg: &SinkhornConfig) -> Result<Vec<f32>> {
+    match codes {
+        Codes::Softmax => {
+            cfg.validate()?;
+            if batch == 0 || prototypes == 0 || scores.len() != batch * prototypes {
+                return Err(Error::config(format!("softmax codes: {} scores for a batch of {batch} and {prototypes} prototypes", scores.len())));
+            }
+            let epsilon = cfg.epsilon as f64;
+            let mut out = Vec::with_capacity(scores.len());
+            for row in scores.chunks_exact(prototypes) {
+                let logits: Vec<f64> = row.iter().map(|&s| s as f64 / epsilon).collect();
+                let log_z = log_sum_exp(logits.iter().copied());
+                out.extend(logits.iter().map(|&l| (l - log_z).exp() as f32));
+            }
+            Ok(out)
+        }
+        Codes::Sinkhorn => match queue_scores {
+            None => sinkhorn(scores, batch, prototypes, cfg),
+            Some(queued) => {
+                if prototypes == 0 || queued.len() % prototypes != 0 {
+                    return Err(Error::config(format!("sinkhorn: {} queue scores are not whole rows of {prototypes} prototypes", queued.len())));
+                }
+                let rows = queued.len() / prototypes;
+                let stacked = [queued, scores].concat();
+                let codes = sinkhorn(&stacked, rows + batch, prototypes, cfg)?;
+                Ok(codes[rows * prototypes..].to_vec())
+            }
+        },
+    }
+}
+
+/// Divides every row of `rows` (row-major, `dim` values each) by its L2 norm (a zero row
+/// stays zero).
+pub fn normalize_rows(rows: &mut [f32], dim: usize) {
+    for row in rows.chunks_exact_mut(dim) {
+        let norm = row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v = (*v as f64 / norm) as f32);
+        }
+    }
+}
+
+/// The scores of the queue's rows (`L × d`, unit rows) against the prototypes (`K × d`,
+/// normalised here): the `L × K` matrix `queue · (C / ‖C‖)ᵀ`, off the tape.
+pub fn queue_scores(queue: &[f32], prototypes: &[f32], dim: usize) -> Vec<f32> {
+    let mut c = prototypes.to_vec();
+    normalize_rows(&mut c, dim);
+    queue
+        .chunks_exact(dim)
+        .flat_map(|z| c.chunks_exact(dim).map(move |c_k| z.iter().zip(c_k).map(|(a, b)| a * b).sum::<f32>()))
+        .collect()
+}
+
+/// SwAV's queue: the last `capacity` projections of global crops (unit rows of `dim` values),
+/// first in, first out. Not saved in checkpoints: a resumed run refills it in
+/// `capacity / (2B)` steps, and it is used only once full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureQueue {
+    rows: Vec<f32>,
+    dim: usize,
+    /// Row the next projection overwrites (the oldest once full).
+    next: usize,
+    /// Rows filled so far (at most the capacity).
+    len: usize,
+}
+
+impl FeatureQueue {
+    /// An empty queue of `capacity` rows of `dim` values.
+    pub fn new(capacity: usize, dim: usize) -> Self {
+        assert!(capacity > 0 && dim > 0, "FeatureQueue: capacity and dimension must be positive");
+        Self { rows: vec![0.0; capacity * dim], dim, next: 0, len: 0 }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.rows.len() / self.dim
+    }
+
+    /// Rows filled so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether every row holds a projection: only then is the queue used.
+    pub fn is_full(&self) -> bool {
+        self.len == self.capacity()
+    }
+
+    /// Enqueues `batch` (row-major, `dim` values per row), in order: each row overwrites the
+    /// oldest one once the queue is full.
+    pub fn push(&mut self, batch: &[f32]) {
+        assert_eq!(batch.len() % self.dim, 0, "FeatureQueue::push: rows of {} values expected", self.dim);
+        let capacity = self.capacity();
+        for row in batch.chunks_exact(self.dim) {
+            self.rows[self.next * self.dim..(self.next + 1) * self.dim].copy_from_slice(row);
+            self.next = (self.next + 1) % capacity;
+            self.len = (self.len + 1).min(capacity);
+        }
+    }
+
+    /// The filled rows, oldest first (row-major).
+    pub fn rows(&self) -> Vec<f32> {
+        let start = if self.is_full() { self.next } else { 0 };
+        (0..self.len).flat_map(|r| {
+            let row = (start + r) % self.capacity();
+            self.rows[row * self.dim..(row + 1) * self.dim].iter().copied()
+        }).collect()
+    }
+}
+
+/// What [`swav_batch_loss`] returns: the loss on the tape, and the codes of the global views.
+pub type BatchLoss<D, T> = (Tensor<Rank0, f32, D, T>, Vec<Mat<D>>);
+
+/// SwAV's loss for one batch, from the projections of all its crops (see the module docs):
+/// scores `s = z · Cᵀ` ([`prototype_scores`]), codes of the first `n_global` views
+/// ([`codes_from_scores`], off the tape, with the `queue`'s rows stacked above each view's
+/// batch when given), then [`swav_loss`] over every pair (global view `i`, other view `v ≠ i`).
+///
+/// * `z` — `(V·B, d)` projections on the tape, view-major (rows `v·B .. (v + 1)·B` are view
+///   `v`), the `n_global` global views first; normalised here.
+/// * `prototypes` — `(K, d)` on the same tape (or a copy off it, to keep `C` out of the
+///   gradient); normalised here.
+/// * `queue` — unit rows of past projections (`L × d`), or `None`.
+///
+/// Returns the loss and the codes of the global views (`(B, K)` each, no tape). Errors on bad
+/// Sinkhorn settings; panics on shapes that do not fit (see [`swav_loss`]).
+#[allow(clippy::too_many_arguments)]
+pub fn swav_batch_loss<D: Device<f32>, T: Tape<f32, D>>(
+    z: Mat<D, T>,
+    prototypes: Mat<D, T>,
+    batch: usize,
+    n_global: usize,
+    queue: Option<&[f32]>,
+    codes: Codes,
+    cfg: &SinkhornConfig,
+    tau: f32,
+) -> Result<BatchLoss<D, T>> {
+    let (rows, dim) = *z.shape();
+    let k = prototypes.shape().0;
+    assert!(batch > 0 && rows % batch == 0, "swav_batch_loss: {rows} projections are not whole views of {batch}");
+    assert!(n_global >= 1 && n_global <= rows / batch, "swav_batch_loss: {n_global} global views out of {}", rows / batch);
+    let dev = z.device().clone();
+    let queued = queue.map(|q| queue_scores(q, &prototypes.as_vec(), dim));
+    let scores = prototype_scores(z, prototypes); // (V·B, K), on the tape
+    let host = scores.as_vec(); // the codes' input: values only, no gradient
+    let codes = (0..n_global)
+        .map(|i| {
+            let s = &host[i * batch * k..(i + 1) * batch * k];
+            codes_from_scores(s, batch, k, queued.as_deref(), codes, cfg).map(|q| dev.tensor_from_vec(q, (batch, k)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((swav_loss(vec![scores], &codes, tau), codes))
+}
+
+/// SwAV's settings (`--method swav`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// K, the number of prototypes.
+    #[arg(long)]
+    pub prototypes: usize,
+    /// Local (half-size) crops per image besides the two global ones; 0: two-view SwAV.
+    #[arg(long)]
+    pub local_crops: usize,
+    /// Smallest area fraction of a local crop.
+    #[arg(long)]
+    pub local_min_scale: f64,
+    /// Largest area fraction of a local crop.
+    #[arg(long)]
+    pub local_max_scale: f64,
+    /// Optimizer steps at the start during which the prototypes are not trained at all.
+    #[arg(long)]
+    pub freeze_prototypes_steps: usize,
+    /// L, past global-crop projections stacked under each batch before Sinkhorn (used once full); 0: no queue.
+    #[arg(long)]
+    pub queue_length: usize,
+    /// Temperature τ of the predictions softmax(s / τ).
+    #[arg(long)]
+    pub tau: f64,
+    /// ε of the codes (Sinkhorn's entropy weight; the softmax's temperature with --codes softmax).
+    #[arg(long)]
+    pub epsilon: f64,
+    /// Sinkhorn-Knopp iterations per batch.
+    #[arg(long)]
+    pub sinkhorn_iterations: usize,
+    /// How the codes are made: sinkhorn (SwAV) or softmax (no equipartition; an ablation).
+    #[arg(long, value_enum)]
+    pub codes: Codes,
+    /// Colour strength of every crop; the smallest area of the global crops (local crops: 8–40%).
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    /// Measured on `shapes` (default budget: 4 epochs of 10 000 images, batch 64, AdamW 2·10⁻³;
+    /// kNN top-1 against random init, seed in brackets; `docs/results.md`):
+    ///
+    /// * `ε = 0.02`, not the paper's 0.05. With 0.05 the codes of a young network are nearly
+    ///   uniform (its projections hardly differ, and Sinkhorn's sharpness is their spread over
+    ///   ε), the loss hangs just below `ln K`, and learning is slow and seed-dependent: two-view
+    ///   SwAV for 6 epochs gave +21.2 points [0] but +5.8 [1]; `ε = 0.02` gave +35.5 [1]. The
+    ///   swav README's advice against collapse is the same: a lower ε.
+    /// * `K = 512` prototypes (lightly's CIFAR value), more than the projection's 128
+    ///   dimensions: with fewer prototypes than dimensions a projection can be orthogonal to
+    ///   all of them, every score 0 and every prediction uniform (a short trial with `K = 64`,
+    ///   at `ε = 0.05`, sat at exactly `ln 64`). K was not swept at `ε = 0.02`.
+    /// * No local crops: multi-crop's 16-px crops of 8–40% of the image hurt at this budget
+    ///   (2 local crops, `ε = 0.02`: −0.2 points [2] against +30.2 without; at 8 epochs +27.6
+    ///   against +45.7 [0]), as the standard crop does for SimCLR (`docs/results.md`): a
+    ///   corner of a silhouette does not say which shape it is. `--local-crops N` turns them on.
+    /// * No queue: `K = 512` is already 8 batches; a 1 024-row queue (`ε = 0.05`) collapsed
+    ///   the run to uniform codes (loss pinned at `ln 512 = 6.238`, kNN 14.6% [0]).
+    /// * Prototypes frozen for the first 156 steps, one epoch (the reference freezes them for
+    ///   about one epoch; not tuned). τ = 0.1, 3 Sinkhorn iterations: the paper's.
+    /// * SimCLR's views with the kit's crop (80–100% of the image) for the global crops.
+    fn default() -> Self {
+        Self {
+            prototypes: 512,
+            local_crops: 0,
+            local_min_scale: 0.08,
+            local_max_scale: 0.4,
+            freeze_prototypes_steps: 156,
+            queue_length: 0,
+            tau: 0.1, // DEFAULT_TAU, written as an f64 (the f32 widened would print 0.10000000149)
+            epsilon: 0.02,
+            sinkhorn_iterations: DEFAULT_SINKHORN_ITERATIONS,
+            codes: Codes::Sinkhorn,
+            views: ViewConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// ε and the iterations as [`sinkhorn`] takes them.
+    pub fn sinkhorn(&self) -> SinkhornConfig {
+        SinkhornConfig { epsilon: self.epsilon as f32, iterations: self.sinkhorn_iterations }
+    }
+
+    /// The crops for `image_size`-pixel images: [`MultiCrop::for_image_size`] with this
+    /// config's local crops and their area range, and the global crops' smallest area from
+    /// `--crop-min-scale`.
+    pub fn multi_crop(&self, image_size: usize) -> MultiCrop {
+        MultiCrop {
+            global_scale: (self.views.crop_min_scale as f32, 1.0),
+            local_scale: (self.local_min_scale as f32, self.local_max_scale as f32),
+            ..MultiCrop::for_image_size(image_size, self.local_crops)
+        }
+    }
+}
+
+impl Settings for Config {
+    /// The loop's budget (4 epochs, AdamW 2·10⁻³): two views per image, like SimCLR.
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        base
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=MAX_PROTOTYPES).contains(&self.prototypes) {
+            return Err(Error::config(format!("--prototypes must be between 1 and {MAX_PROTOTYPES}")));
+        }
+        crate::methods::settings::check_tau(self.tau)?;
+        if !(self.epsilon > 0.0 && self.epsilon.is_finite() && self.epsilon as f32 > 0.0) {
+            return Err(Error::config("--epsilon must be positive"));
+        }
+        if !(self.local_min_scale > 0.0 && self.local_min_scale <= self.local_max_scale && self.local_max_scale <= 1.0) {
+            return Err(Error::config("--local-min-scale and --local-max-scale must satisfy 0 < min <= max <= 1"));
+        }
+        if self.sinkhorn_iterations == 0 {
+            return Err(Error::config("--sinkhorn-iterations must be at least 1"));
+        }
+        self.views.validate()
+    }
+
+    /// The ViT's position embeddings are learnt for 32×32 inputs only, so it cannot take
+    /// multi-crop's 16-px local crops.
+    fn check_encoder(encoder: &str) -> Result<()> {
+        if encoder == "vit" {
+            return Err(Error::config("swav trains on multi-crop views (16-px local crops); the vit encoder takes whole 32x32 images only"));
+        }
+        Ok(())
+    }
+}
+
+/// SwAV's parts: encoder `f` and projection head `g`, the prototypes `C`, the queue, and its
+/// settings.
+#[derive(Debug, Clone)]
+pub struct SwAV<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    /// `z = g(f(x))`.
+    pub branch: Branch<Enc, F, H, Z, E, D>,
+    /// `C`: its first `K` rows are the prototypes (unit rows; see [`MAX_PROTOTYPES`]),
+    /// trained like the network after the first `freeze_prototypes_steps` steps.
+    pub prototypes: Tensor<Rank2<MAX_PROTOTYPES, Z>, E, D>,
+    pub config: Config,
+    /// Optimizer steps taken (saved in checkpoints, so a resumed run does not freeze `C` again).
+    pub steps: f64,
+    /// Made by the first loss when `queue_length > 0`.
+    pub queue: Option<FeatureQueue>,
+    /// Whether the last loss let `C` be trained (then [`Method::after_step`] re-normalises it).
+    prototypes_trained: bool,
+}
+
+/// `reset` of the prototypes: uniform in `[−1, 1]`, then every row scaled to unit length.
+fn random_unit_rows<const Z: usize, E: Dtype + SampleUniform + num_traits::Float, D: Device<E>>(t: &mut Tensor<Rank2<MAX_PROTOTYPES, Z>, E, D>) -> std::result::Result<(), D::Err> {
+    t.try_fill_with_distr(rand_distr::Uniform::new(-E::one(), E::one()))?;
+    let dim = Z;
+    let mut values = t.as_vec();
+    for row in values.chunks_exact_mut(dim) {
+        let norm = row.iter().fold(E::zero(), |acc, &v| acc + v * v).sqrt();
+        row.iter_mut().for_each(|v| *v /= norm);
+    }
+    t.copy_from(&values);
+    Ok(())
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for SwAV<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = SwAV<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> std::result::Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        let prototypes = TensorOptions::reset_with(random_unit_rows::<Z, E, D>);
+        visitor.visit_fields(
+            (
+                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
+                Self::tensor("prototypes", |s| &s.prototypes, |s| &mut s.prototypes, prototypes),
+                Self::scalar("steps", |s| &s.steps, |s| &mut s.steps, ScalarOptions::from_default(0.0)),
+            ),
+            |(branch, prototypes, steps)| SwAV { branch, prototypes, steps, config: Config::default(), queue: None, prototypes_trained: false },
+        )
+    }
+}
+
+/// The values of every tensor of `m` that no optimizer trains (BatchNorm's running averages),
+/// in visiting order.
+fn running_statistics<M: TensorCollection<f32, D>, D: Device<f32>>(m: &M) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
+        type Viewer = ViewTensorRef;
+        type Err = D::Err;
+        type E2 = f32;
+        type D2 = D;
+        fn visit<S: Shape>(&mut self, opts: TensorOptions<S, f32, D>, t: &Tensor<S, f32, D>) -> std::result::Result<Option<Tensor<S, f32, D>>, D::Err> {
+            if !opts.do_gradient_update {
+                self.0.push(t.as_vec());
+            }
+            Ok(None)
+        }
+    }
+    let mut c = Collect(Vec::new());
+    M::iter_tensors(&mut RecursiveWalker { m, f: &mut c }).expect("read the running statistics");
+    c.0
+}
+
+/// Writes back what [`running_statistics`] read (same tensors, same ids).
+fn restore_running_statistics<M: TensorCollection<f32, D>, D: Device<f32>>(m: &mut M, saved: Vec<Vec<f32>>) {
+    struct Restore(std::vec::IntoIter<Vec<f32>>);
+    impl<D: Device<f32>> TensorVisitor<f32, D> for Restore {
+        type Viewer = ViewTensorMut;
+        type Err = D::Err;
+        type E2 = f32;
+        type D2 = D;
+        fn visit<S: Shape>(&mut self, opts: TensorOptions<S, f32, D>, t: &mut Tensor<S, f32, D>) -> std::result::Result<Option<Tensor<S, f32, D>>, D::Err> {
+            if !opts.do_gradient_update {
+                t.copy_from(&self.0.next().expect("as many statistics as were read"));
+            }
+            Ok(None)
+        }
+    }
+    M::iter_tensors(&mut RecursiveWalker { m, f: &mut Restore(saved.into_iter()) }).expect("restore the running statistics");
+}
+
+/// A view batch as an image tensor on `dev`.
+fn images<D: Backend>(dev: &D, views: ViewBatch) -> Img<D> {
+    let [b, c, h, w] = views.shape();
+    dev.tensor_from_vec(views.data, (b, c, h, w))
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> SwAV<Enc, F, H, Z, f32, D> {
+    /// Whether the prototypes are still frozen (the first `freeze_prototypes_steps` steps).
+    pub fn prototypes_frozen(&self) -> bool {
+        (self.steps as usize) < self.config.freeze_prototypes_steps
+    }
+
+    /// The `K` prototypes' current values, row-major `K × Z`.
+    pub fn prototype_values(&self) -> Vec<f32> {
+        self.prototypes.as_vec()[..self.config.prototypes * Z].to_vec()
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for SwAV<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "swav";
+    type Config = Config;
+
+    /// Keeps the settings (`K` = `--prototypes` ≤ [`MAX_PROTOTYPES`], checked by
+    /// [`Settings::validate`]).
+    fn configure(&mut self, settings: &Config) {
+        assert!(settings.prototypes <= MAX_PROTOTYPES, "swav: at most {MAX_PROTOTYPES} prototypes");
+        self.config = settings.clone();
+        self.queue = None;
+    }
+
+    /// Two global crops then `local_crops` local ones ([`Config::multi_crop`]), each followed
+    /// by SimCLR's flip, colour distortion and blur at the config's colour strength.
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        let colour = Pipeline::simclr_colour(self.config.views.color_strength as f32);
+        ViewGenerator::multi_crop_with(&self.config.multi_crop(image_size), colour).unwrap_or_else(|e| panic!("swav: {e}"))
+    }
+
+    /// One forward pass per crop size (the global crops together, the local crops together:
+    /// BatchNorm sees each size on its own), then [`swav_batch_loss`].
+    ///
+    /// While the prototypes are frozen they must not move at all: `C` enters as a copy with
+    /// its own tensor id (its gradient goes nowhere), and the loop's gradients — which hold a
+    /// zero slot for `C` that would still let weight decay and Adam's moments move it — are
+    /// replaced by fresh ones, so `C` has no gradient and the optimizer skips it.
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        let n_local = batch.views.len().checked_sub(N_GLOBAL).unwrap_or_else(|| panic!("swav: needs at least {N_GLOBAL} views"));
+        let crops = MultiCrop::for_image_size(batch.views[0].shape()[2], n_local).stack(&batch.views).unwrap_or_else(|e| panic!("swav: {e}"));
+        let b = crops.batch_size;
+        let frozen = self.prototypes_frozen();
+        let grads = if frozen { Gradients::leaky() } else { grads };
+        let z_global = self.branch.forward_train(images(dev, crops.global).traced(grads));
+        let z = match crops.local {
+            None => z_global,
+            Some(local) => {
+                // The local crops are normalised with their own batch statistics, but they do
+                // not feed BatchNorm's running averages: those serve evaluation, on whole
+                // images, and 16-px crops have other statistics (the reference code lets both
+                // sizes update them). Not measured on its own: local crops are off by default.
+                let saved = running_statistics(&self.branch);
+                let z_local = self.branch.forward_train(images(dev, local).retaped::<OwnedTape<f32, D>>());
+                restore_running_statistics(&mut self.branch, saved);
+                (z_global, z_local).concat_along(Axis::<0>)
+            }
+        };
+        let k = self.config.prototypes;
+        let prototypes: Mat<D, OwnedTape<f32, D>> = if frozen {
+            dev.tensor_from_vec(self.prototype_values(), (k, Z)).retaped()
+        } else {
+            self.prototypes.clone().retaped::<OwnedTape<f32, D>>().slice((0..k, ..)).reshape_like(&(k, Z))
+        };
+        let mut global: Vec<f32> = z.as_vec()[..N_GLOBAL * b * Z].to_vec();
+        normalize_rows(&mut global, Z);
+        let queue = self.queue.as_ref().filter(|q| q.is_full()).map(FeatureQueue::rows);
+        let (loss, _codes) = swav_batch_loss(z, prototypes, b, N_GLOBAL, queue.as_deref(), self.config.codes, &self.config.sinkhorn(), self.config.tau as f32)
+            .unwrap_or_else(|e| panic!("swav: {e}"));
+        if self.config.queue_length > 0 {
+            self.queue.get_or_insert_with(|| FeatureQueue::new(self.config.queue_length, Z)).push(&global);
+        }
+        self.prototypes_trained = !frozen;
+        loss
+    }
+
+    /// Counts the step, and puts the prototypes back on the unit sphere if it moved them.
+    fn after_step(&mut self, _progress: f32) {
+        self.steps += 1.0;
+        if std::mem::take(&mut self.prototypes_trained) {
+            let mut values = self.prototypes.as_vec();
+            normalize_rows(&mut values[..self.config.prototypes * Z], Z);
+            self.prototypes.copy_from(&values);
+        }
+    }
+
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.branch.encoder.forward_eval(x)
+    }
+
+    /// `z = g(f(x)) / ‖g(f(x))‖`, the unit projections the prototypes score.
+    fn project(&self, x: Img<D>) -> Option<Mat<D>> {
+        Some(l2_normalize(self.branch.forward_eval(x)))
+    }
+}
