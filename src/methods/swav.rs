@@ -357,22 +357,11 @@ pub fn codes_from_scores(scores: &[f32], batch: usize, prototypes: usize, queue_
     }
 }
 
-/// Divides every row of `rows` (row-major, `dim` values each) by its L2 norm (a zero row
-/// stays zero).
-pub fn normalize_rows(rows: &mut [f32], dim: usize) {
-    for row in rows.chunks_exact_mut(dim) {
-        let norm = row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|v| *v = (*v as f64 / norm) as f32);
-        }
-    }
-}
-
 /// The scores of the queue's rows (`L × d`, unit rows) against the prototypes (`K × d`,
 /// normalised here): the `L × K` matrix `queue · (C / ‖C‖)ᵀ`, off the tape.
 pub fn queue_scores(queue: &[f32], prototypes: &[f32], dim: usize) -> Vec<f32> {
     let mut c = prototypes.to_vec();
-    normalize_rows(&mut c, dim);
+    crate::eval::l2_normalize_rows(&mut c, dim);
     queue
         .chunks_exact(dim)
         .flat_map(|z| c.chunks_exact(dim).map(move |c_k| z.iter().zip(c_k).map(|(a, b)| a * b).sum::<f32>()))
@@ -774,7 +763,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
             self.prototypes.clone().retaped::<OwnedTape<f32, D>>().slice((0..k, ..)).reshape_like(&(k, Z))
         };
         let mut global: Vec<f32> = z.as_vec()[..N_GLOBAL * b * Z].to_vec();
-        normalize_rows(&mut global, Z);
+        crate::eval::l2_normalize_rows(&mut global, Z);
         let queue = self.queue.as_ref().filter(|q| q.is_full()).map(FeatureQueue::rows);
         let (loss, _codes) = swav_batch_loss(z, prototypes, b, N_GLOBAL, queue.as_deref(), self.config.codes, &self.config.sinkhorn(), self.config.tau as f32)
             .unwrap_or_else(|e| panic!("swav: {e}"));
@@ -790,7 +779,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         self.steps += 1.0;
         if std::mem::take(&mut self.prototypes_trained) {
             let mut values = self.prototypes.as_vec();
-            normalize_rows(&mut values[..self.config.prototypes * Z], Z);
+            crate::eval::l2_normalize_rows(&mut values[..self.config.prototypes * Z], Z);
             self.prototypes.copy_from(&values);
         }
     }
