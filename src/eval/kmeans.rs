@@ -373,6 +373,48 @@ pub fn cluster_sizes(assignments: &[usize], k: usize) -> Vec<usize> {
     sizes
 }
 
+/// How evenly a clustering spreads its points: the numbers that show DeepCluster's trivial
+/// solution (most images in one cluster) from one epoch to the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterBalance {
+    /// The epoch (0-based) of the clustering, for a run's sequence.
+    pub epoch: usize,
+    /// Clusters holding at least one point.
+    pub non_empty: usize,
+    /// Share of all points in the largest cluster: `1/k` when balanced, 1 when one cluster
+    /// holds everything.
+    pub largest_share: f64,
+    /// The perplexity `exp(H(p))` of the sizes, `p_j = n_j / n`: the number of equal clusters
+    /// with the same entropy (`k` when balanced, 1 for a single cluster).
+    pub effective_clusters: f64,
+    /// The sizes sorted from largest to smallest, for the size profile.
+    pub sorted_sizes: Vec<usize>,
+}
+
+impl ClusterBalance {
+    /// The balance of clusters of sizes `sizes` (number of points per cluster) at `epoch`.
+    ///
+    /// ```
+    /// use selfsup::eval::kmeans::ClusterBalance;
+    /// let b = ClusterBalance::from_sizes(0, &[2, 2, 0, 4]);
+    /// assert_eq!((b.non_empty, b.largest_share), (3, 0.5));
+    /// // H = -(2·¼ ln ¼ + ½ ln ½) = 1.5 ln 2, so exp(H) = 2^1.5.
+    /// assert!((b.effective_clusters - 2f64.powf(1.5)).abs() < 1e-12);
+    /// ```
+    pub fn from_sizes(epoch: usize, sizes: &[usize]) -> Self {
+        let n: usize = sizes.iter().sum();
+        let mut sorted_sizes = sizes.to_vec();
+        sorted_sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let (largest_share, effective_clusters) = if n == 0 {
+            (0.0, 0.0)
+        } else {
+            let entropy: f64 = sizes.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n as f64).map(|p| -p * p.ln()).sum();
+            (sorted_sizes[0] as f64 / n as f64, entropy.exp())
+        };
+        Self { epoch, non_empty: sizes.iter().filter(|&&c| c > 0).count(), largest_share, effective_clusters, sorted_sizes }
+    }
+}
+
 /// `‖a − b‖²`, with eight partial sums (as [`super::dot`]) so the loop vectorises.
 #[inline]
 pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
