@@ -329,6 +329,24 @@ fn the_naive_settings_shuffle_and_keep_empty_clusters() {
     assert_eq!(order.len(), 48, "uniform sampling: N = |dataset| indices");
 }
 
+/// `--whiten false` clusters the L2-normalised features themselves (all 128 dimensions, no PCA):
+/// the same clustering as k-means on them; the default clusters the `pca_dim` whitened ones.
+#[test]
+fn without_whitening_k_means_sees_the_normalised_features() {
+    let dev = Cpu::seed_from_u64(0);
+    let data = tiny_data(48);
+    let whitened = tiny_model(&dev, 6).cluster(&dev, &data, 5).unwrap();
+    assert_eq!(whitened.d, 8);
+    let mut model = Model::build(&dev);
+    model.configure(&deepcluster::Config { clusters: 6, pca_dim: 8, whiten: false, ..Default::default() });
+    let raw = model.cluster(&dev, &data, 5).unwrap();
+    assert_eq!(raw.d, 128);
+    let (mut features, d) = selfsup::eval::embed_dataset(&model, &dev, &data, 16);
+    selfsup::eval::l2_normalize_rows(&mut features, d);
+    let by_hand = selfsup::eval::kmeans(&features, d, &selfsup::eval::KMeansConfig::new(6).with_seed(5)).unwrap();
+    assert_eq!(raw.assignments, by_hand.assignments);
+}
+
 // ---------------------------------------------------------------- end to end
 
 #[test]

@@ -173,6 +173,9 @@ pub struct Config {
     /// Dimensions kept by the PCA whitening before k-means (capped at the encoder's).
     #[arg(long)]
     pub pca_dim: usize,
+    /// PCA-whiten the features before k-means (false: only L2-normalise them, no PCA).
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub whiten: bool,
     /// Draw each epoch's images uniformly over the pseudo-labels (false: the loop's shuffle).
     #[arg(long, action = clap::ArgAction::Set)]
     pub uniform_sampling: bool,
@@ -214,6 +217,7 @@ impl Default for Config {
         Self {
             clusters: 100,
             pca_dim: 32,
+            whiten: true,
             uniform_sampling: true,
             empty_cluster_fix: true,
             sobel: false,
@@ -294,6 +298,12 @@ pub struct ClusterReport {
 }
 
 impl ClusterReport {
+    /// How evenly this clustering spreads the images (largest share, effective number of
+    /// clusters, sorted sizes).
+    pub fn balance(&self) -> crate::eval::kmeans::ClusterBalance {
+        crate::eval::kmeans::ClusterBalance::from_sizes(self.epoch, &self.sizes)
+    }
+
     /// One line for the console.
     pub fn line(&self) -> String {
         let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
@@ -386,10 +396,16 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
     }
 
     /// Step 1 of the module docs on `data`: the features of every image (encoder in eval
-    /// mode), whitened and clustered. Returns the k-means result.
+    /// mode), whitened (unless `--whiten false`) and clustered. Returns the k-means result.
     pub fn cluster(&self, dev: &D, data: &ImageDataset, seed: u64) -> crate::Result<crate::eval::KMeans> {
         let (features, d) = embed_dataset(self, dev, data, EMBED_BATCH);
-        let (y, d_pca) = preprocess_features(&features, d, self.config.pca_dim);
+        let (y, d_pca) = if self.config.whiten {
+            preprocess_features(&features, d, self.config.pca_dim)
+        } else {
+            let mut y = features;
+            crate::eval::l2_normalize_rows(&mut y, d);
+            (y, d)
+        };
         let k = self.config.clusters.min(data.len());
         kmeans(&y, d_pca, &KMeansConfig::new(k).with_seed(seed).with_empty_clusters(self.config.empty_clusters()))
     }
