@@ -18,13 +18,15 @@
 //! | `<experiment>.png`, `<experiment>-table.png` | an experiment's kNN / linear top-1 per setting, and its table (with effective ranks for the collapse experiments) | `results/experiments/<experiment>.json` |
 //! | `<experiment>-rank.png` | effective rank of the projections and features per setting (`barlow-lambda`, `byol-collapse`) | same, [`Experiment::rank_chart`] |
 //! | `<experiment>-trace.png` | the collapse std (std of the L2-normalised outputs) of the projections and features over optimizer steps, one line per setting, against `1/√d` (collapse experiments whose JSON carries traces; older JSONs have none and get no such figure) | same, [`Experiment::trace_chart`] |
+//! | `<experiment>-clusters.png` | DeepCluster's clusterings over epochs: the largest cluster's share, the effective number of clusters, the last epoch's sizes (`deepcluster-collapse`) | same, [`Experiment::cluster_chart`] |
 //! | `kd-temperature.png`, `-table.png`, `-soft-targets.png` | teacher and students' test top-1, their table, the teacher's softened outputs at each `T` | `results/experiments/kd-temperature.json`, [`crate::experiments::kd::KdExperiment`] |
 //! | `swav-codes.png` | one batch's scores at the start of training, their softmax (one prototype takes the batch) and SwAV's Sinkhorn codes (each prototype gets about `B / K`), with each prototype's total | [`clustering::swav_codes`], [`crate::methods::swav::sinkhorn`] |
 //! | `multicrop-views.png` | test images with their 2 global and 6 local crops | [`clustering::multicrop_views`], [`crate::augment::MultiCrop`] |
 //! | `simclr-kmeans.png`, `random-init-kmeans.png` | k-means (k = 10) on the test features, on their PCA map, coloured by class and by cluster, with the clusters' NMI with the classes | the short SimCLR run, [`clustering::cluster_map`], [`crate::eval::kmeans`] |
 //!
-//! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, and part 2's
-//! `barlow-lambda`, `kd-temperature`, `byol-collapse`) are required: if a JSON is absent,
+//! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, part 2's
+//! `barlow-lambda`, `kd-temperature`, `byol-collapse`, and part 3's `deepcluster-collapse`,
+//! `swav-equipartition`, `multi-crop`) are required: if a JSON is absent,
 //! [`FiguresReport::check`] fails with a message that names it. The other experiments are
 //! drawn when their JSON is there.
 
@@ -38,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::augment::{Pipeline, Transform};
 use crate::data::shapes::{self, ShapesConfig, Split, NUM_CLASSES};
 use crate::error::{Error, Result};
+use crate::eval::kmeans::ClusterBalance;
 use crate::eval::TsneConfig;
 use crate::methods::{contrastive_logits, info_nce};
 pub use crate::plot::mean_similarity_within_between;
@@ -52,8 +55,10 @@ use crate::methods::MethodConfig;
 use crate::train::{RunConfig, TrainConfig};
 
 /// Experiments a deck shows: their figures are required (`moco-momentum` in the contrastive
-/// deck, the part-2 experiments in the deck on learning without negatives).
-pub const REQUIRED_EXPERIMENTS: &[&str] = &["moco-momentum", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse"];
+/// deck, the part-2 experiments in the deck on learning without negatives, the part-3 ones in
+/// the clustering deck).
+pub const REQUIRED_EXPERIMENTS: &[&str] =
+    &["moco-momentum", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
 /// Experiments drawn when their JSON exists.
 pub const OPTIONAL_EXPERIMENTS: &[&str] = &["negatives", "temperature", "augmentations", "mochi"];
 
@@ -171,6 +176,9 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
             // Only JSONs written since the collapse experiments trace their runs have one.
             if let Some(trace) = experiment.trace_chart()? {
                 report.save(&trace, out, &format!("{name}-trace.png"))?;
+            }
+            if let Some(clusters) = experiment.cluster_chart()? {
+                report.save(&clusters, out, &format!("{name}-clusters.png"))?;
             }
         }
     }
@@ -483,6 +491,10 @@ pub struct ExperimentRow {
     /// and in JSONs saved before runs were traced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collapse_trace: Vec<TracePoint>,
+    /// DeepCluster's clusterings, one per epoch (from the run's `epochs.jsonl`; the first seed's
+    /// run): how evenly the pseudo-labels spread the images. Empty for the other methods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_balance: Vec<ClusterBalance>,
 }
 
 /// Where a collapse metric is measured: the projections `z = g(f(x))`, where the loss acts, or
@@ -664,6 +676,46 @@ impl Experiment {
         }
     }
 }
+
+impl Experiment {
+    /// The clusterings over training, for the experiments on DeepCluster (rows with a
+    /// [`ExperimentRow::cluster_balance`]): per setting, the share of the images in the largest
+    /// cluster and the effective number of clusters `exp(H)` against the epoch, and the sizes of
+    /// the last epoch's clusters from largest to smallest (the size profile). `None` when no row
+    /// has clusterings.
+    pub fn cluster_chart(&self) -> Result<Option<Figure>> {
+        let rows: Vec<&ExperimentRow> = self.rows.iter().filter(|r| !r.cluster_balance.is_empty()).collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let over_epochs = |f: fn(&ClusterBalance) -> f64| -> Vec<Series> {
+            rows.iter().map(|r| Series::new(r.label.as_str(), r.cluster_balance.iter().map(|b| ((b.epoch + 1) as f64, f(b))).collect())).collect()
+        };
+        // Room above the curves for the legend (about 22 px per entry of a 400-px plot).
+        let headroom = |top: f64| top / (1.0 - (22.0 * (rows.len() + 1) as f64 + 20.0) / 400.0).max(0.3);
+        let largest = Chart::new("largest cluster's share of the images").axes("epoch", "share").size(CLUSTER_PANEL.0, CLUSTER_PANEL.1).y_range(0.0, headroom(1.0));
+        let k = rows.iter().flat_map(|r| r.cluster_balance.iter().map(|b| b.sorted_sizes.len())).max().unwrap_or(1) as f64;
+        let effective = Chart::new("effective number of clusters exp(H)").axes("epoch", "clusters").size(CLUSTER_PANEL.0, CLUSTER_PANEL.1).y_range(0.0, headroom(k));
+        let profile: Vec<Series> = rows
+            .iter()
+            .map(|r| {
+                let last = r.cluster_balance.last().expect("non-empty");
+                Series::new(r.label.as_str(), last.sorted_sizes.iter().enumerate().map(|(i, &n)| ((i + 1) as f64, n as f64)).collect())
+            })
+            .collect();
+        let top = profile.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(1.0f64, f64::max);
+        let sizes = Chart::new("last epoch: cluster sizes, largest first").axes("cluster (by size)", "images").size(CLUSTER_PANEL.0, CLUSTER_PANEL.1).y_range(0.0, headroom(top));
+        let panels = [
+            line_chart(&over_epochs(|b| b.largest_share), &largest)?,
+            line_chart(&over_epochs(|b| b.effective_clusters), &effective)?,
+            line_chart(&profile, &sizes)?,
+        ];
+        side_by_side(&panels, 16).map(Some)
+    }
+}
+
+/// One panel of [`Experiment::cluster_chart`]: three side by side.
+const CLUSTER_PANEL: (u32, u32) = (560, 440);
 
 /// One panel of [`Experiment::trace_chart`]: two side by side fit a 16:9 slide.
 const TRACE_PANEL: (u32, u32) = (620, 520);

@@ -3,7 +3,8 @@
 use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
 use selfsup::figures::{Experiment, ExperimentRow};
 use selfsup::experiments::kd;
-use selfsup::methods::{barlow, moco, simclr};
+use selfsup::eval::kmeans::ClusterBalance;
+use selfsup::methods::{barlow, deepcluster, moco, simclr, swav};
 use selfsup::train::trace::TracePoint;
 use selfsup::train::{RunConfig, TrainConfig};
 
@@ -12,7 +13,7 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new() }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new(), cluster_balance: Vec::new() }
 }
 
 /// A row whose run was traced: the projections' collapse std (d = 128) at steps 0, 20, 40, …
@@ -44,7 +45,9 @@ fn every_experiment_changes_only_its_parameter() {
         assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
         for setting in &s.settings {
             assert_eq!(setting.config.train.train_images, 200, "{name}: the budget comes from the base config");
-            if !(*name == "negatives" && setting.config.name() == "simclr") {
+            // Two sweeps change the epochs on purpose: SimCLR's batch sizes at equal steps, and
+            // the two-crop SwAV given the local crops' compute.
+            if !(*name == "negatives" && setting.config.name() == "simclr") && !(*name == "multi-crop" && setting.value == 1.0) {
                 assert_eq!(setting.config.train.epochs, 1, "{name}: the budget comes from the base config");
             }
         }
@@ -436,4 +439,114 @@ fn a_tiny_collapse_sweep_keeps_each_settings_trace() {
     assert!(png.width() > 600 && png.height() > 400, "{}x{}", png.width(), png.height());
     let page = selfsup::experiments::markdown_section(&back, "../results/experiments");
     assert!(page.contains("](../results/experiments/byol-collapse-trace.png)"), "{page}");
+}
+
+/// The part-3 sweeps change what their claims are about, and nothing else.
+#[test]
+fn the_clustering_sweeps_change_their_one_setting() {
+    let dc = sweep("deepcluster-collapse", &base()).unwrap();
+    let tricks: Vec<(bool, bool, bool)> = dc.settings.iter().map(|s| s.config.settings::<deepcluster::Config>()).map(|c| (c.uniform_sampling, c.empty_cluster_fix, c.whiten)).collect();
+    assert_eq!(tricks, [(true, true, true), (false, true, true), (true, false, true), (false, false, true), (false, false, false)]);
+    assert!(dc.settings.iter().all(|s| s.config.settings::<deepcluster::Config>().clusters == deepcluster::Config::default().clusters));
+
+    let eq = sweep("swav-equipartition", &base()).unwrap();
+    let codes: Vec<swav::Codes> = eq.settings.iter().map(|s| s.config.settings::<swav::Config>().codes).collect();
+    assert_eq!(codes, [swav::Codes::Sinkhorn, swav::Codes::Softmax]);
+    assert!(eq.collapse, "the equipartition experiment traces the collapse of its runs");
+
+    // Default budget: SwAV's own 4 epochs on 10 000 images; the two-crop run with the local
+    // crops' compute gets 6.
+    let mc = sweep("multi-crop", &selfsup::experiments::default_base()).unwrap();
+    let crops: Vec<(usize, usize, f64, f64)> = mc
+        .settings
+        .iter()
+        .map(|s| (s.config.train.epochs, s.config.settings::<swav::Config>().local_crops, s.config.settings::<swav::Config>().local_min_scale, s.config.settings::<swav::Config>().local_max_scale))
+        .collect();
+    let (small, large) = ((0.08, 0.4), (0.4, 0.8));
+    assert_eq!(crops, [(4, 0, small.0, small.1), (6, 0, small.0, small.1), (4, 4, small.0, small.1), (4, 4, large.0, large.1)]);
+    assert!(mc.settings.iter().all(|s| s.config.train.train_images == 10_000));
+}
+
+/// The cluster balance of `sizes` at epochs 0, 1, …
+fn balances(sizes: &[&[usize]]) -> Vec<ClusterBalance> {
+    sizes.iter().enumerate().map(|(e, s)| ClusterBalance::from_sizes(e, s)).collect()
+}
+
+#[test]
+fn cluster_balance_matches_hand_computed_values() {
+    let b = ClusterBalance::from_sizes(3, &[0, 10, 30, 0, 60]);
+    assert_eq!((b.epoch, b.non_empty, b.sorted_sizes.clone()), (3, 3, vec![60, 30, 10, 0, 0]));
+    assert!((b.largest_share - 0.6).abs() < 1e-12);
+    // H = -(0.1 ln 0.1 + 0.3 ln 0.3 + 0.6 ln 0.6) = 0.8979457, exp(H) = 2.4545556 (Python).
+    assert!((b.effective_clusters - 2.454_555_6).abs() < 1e-6, "{}", b.effective_clusters);
+    let even = ClusterBalance::from_sizes(0, &[5; 8]);
+    assert!((even.effective_clusters - 8.0).abs() < 1e-9 && (even.largest_share - 0.125).abs() < 1e-12);
+    let one = ClusterBalance::from_sizes(0, &[0, 7, 0]);
+    assert_eq!((one.non_empty, one.largest_share, one.effective_clusters), (1, 1.0, 1.0));
+}
+
+#[test]
+fn the_clustering_verdicts_follow_the_numbers() {
+    let with_clusters = |label: &str, value: f64, knn: f64, last: &[usize]| ExperimentRow { cluster_balance: balances(&[&[25, 25, 25, 25], last]), ..row(label, value, knn) };
+    let collapsed = experiment(
+        "deepcluster-collapse",
+        0.2,
+        vec![with_clusters("paper's tricks", 0.0, 0.6, &[30, 25, 25, 20]), with_clusters("naive (neither)", 3.0, 0.22, &[94, 2, 2, 2])],
+    );
+    let v = verdict("deepcluster-collapse", &collapsed);
+    assert!(v.starts_with("Reproduces") && v.contains("largest cluster 94%"), "{v}");
+    let balanced = experiment(
+        "deepcluster-collapse",
+        0.2,
+        vec![with_clusters("paper's tricks", 0.0, 0.6, &[30, 25, 25, 20]), with_clusters("naive (neither)", 3.0, 0.58, &[40, 30, 20, 10])],
+    );
+    assert!(verdict("deepcluster-collapse", &balanced).starts_with("Does not reproduce:"), "{}", verdict("deepcluster-collapse", &balanced));
+    let mut weaker = balanced.clone();
+    weaker.rows[1].knn_top1 = 0.5;
+    let v = verdict("deepcluster-collapse", &weaker);
+    assert!(v.starts_with("Does not reproduce the collapse") && v.contains("learns less") && v.contains("largest cluster 40%"), "{v}");
+    let no_clusters = experiment("deepcluster-collapse", 0.2, vec![row("paper's tricks", 0.0, 0.6), row("naive (neither)", 3.0, 0.2)]);
+    assert!(verdict("deepcluster-collapse", &no_clusters).starts_with("Incomplete"));
+
+    // SwAV: softmax codes collapse (projections' std falls to 0.004 < 0.25/√128), Sinkhorn's don't.
+    let eq = experiment("swav-equipartition", 0.2, vec![traced("Sinkhorn codes", 0.0, 0.58, &[0.088, 0.07, 0.06]), traced("softmax codes", 1.0, 0.15, &[0.088, 0.01, 0.004])]);
+    let v = verdict("swav-equipartition", &eq);
+    assert!(v.starts_with("Reproduces") && v.contains("collapsed from step 20"), "{v}");
+    let both = experiment("swav-equipartition", 0.2, vec![traced("Sinkhorn codes", 0.0, 0.58, &[0.088, 0.07, 0.06]), traced("softmax codes", 1.0, 0.5, &[0.088, 0.07, 0.06])]);
+    assert!(verdict("swav-equipartition", &both).starts_with("Does not reproduce"));
+
+    // Multi-crop is judged against the two-crop run at the same compute (value 1).
+    let mc = |small: f64| {
+        experiment(
+            "multi-crop",
+            0.2,
+            vec![row("2 global", 0.0, 0.55), row("2 global, 6 epochs (same compute)", 1.0, 0.58), row("2 global + 4 local (8-40%)", 2.0, small), row("2 global + 4 local (40-80%)", 3.0, 0.6)],
+        )
+    };
+    let v = verdict("multi-crop", &mc(0.40));
+    assert!(v.starts_with("Does not reproduce") && v.contains("-18.0 points"), "{v}");
+    assert!(verdict("multi-crop", &mc(0.61)).starts_with("Reproduces"));
+    assert!(verdict("multi-crop", &mc(0.59)).starts_with("Not shown"));
+}
+
+/// A tiny DeepCluster sweep keeps each run's clusterings, draws `<name>-clusters.png`, and the
+/// page shows it.
+#[test]
+fn a_tiny_deepcluster_sweep_keeps_its_clusterings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sweep("deepcluster-collapse", &TrainConfig { epochs: 2, ..base() }).unwrap();
+    s.settings.retain(|s| s.value == 0.0 || s.value == 3.0);
+    let out = dir.path().join("out");
+    let result = run(&s, &dir.path().join("runs"), &out, true).unwrap();
+    for r in &result.rows {
+        assert_eq!(r.cluster_balance.iter().map(|b| b.epoch).collect::<Vec<_>>(), vec![0, 1], "{}", r.label);
+        let k = deepcluster::Config::default().clusters;
+        assert!(r.cluster_balance.iter().all(|b| b.sorted_sizes.len() == k && b.sorted_sizes.iter().sum::<usize>() == 200), "{}", r.label);
+    }
+    let back = Experiment::load(&out.join("deepcluster-collapse.json")).unwrap();
+    assert_eq!(back.rows[1].cluster_balance, result.rows[1].cluster_balance);
+    let png = image::open(out.join("deepcluster-collapse-clusters.png")).unwrap();
+    assert!(png.width() > 1200 && png.height() > 300, "{}x{}", png.width(), png.height());
+    let page = selfsup::experiments::markdown_section(&back, "../results/experiments");
+    assert!(page.contains("](../results/experiments/deepcluster-collapse-clusters.png)"), "{page}");
 }

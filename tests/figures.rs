@@ -97,6 +97,18 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         verdict: "test data".into(),
     };
     std::fs::write(experiments.join("kd-temperature.json"), serde_json::to_string(&distilled).unwrap()).unwrap();
+    // Part 3: DeepCluster's rows carry their clusterings, SwAV's equipartition its traces.
+    let balance = r#", "cluster_balance": [{"epoch": 0, "non_empty": 3, "largest_share": 0.4, "effective_clusters": 2.9, "sorted_sizes": [4, 3, 3]},
+                                          {"epoch": 1, "non_empty": 2, "largest_share": 0.9, "effective_clusters": 1.4, "sorted_sizes": [9, 1, 0]}]"#;
+    let clustered = format!(
+        r#"{{"experiment": "deepcluster-collapse", "parameter": "variant", "baseline_knn_top1": 0.2,
+        "rows": [{{"value": 0, "label": "a", "knn_top1": 0.6, "linear_top1": 0.6, "wall_seconds": 60{balance}}},
+                 {{"value": 3, "label": "b", "knn_top1": 0.2, "linear_top1": 0.3, "wall_seconds": 60{balance}}}],
+        "verdict": "test data", "settings": {{}}}}"#
+    );
+    std::fs::write(experiments.join("deepcluster-collapse.json"), clustered).unwrap();
+    std::fs::write(experiments.join("swav-equipartition.json"), collapse("swav-equipartition", false)).unwrap();
+    std::fs::write(experiments.join("multi-crop.json"), json.replace("moco-momentum", "multi-crop")).unwrap();
     let report = generate(&cfg).unwrap();
     report.check().unwrap();
     for name in [
@@ -110,6 +122,11 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "kd-temperature.png",
         "kd-temperature-table.png",
         "kd-temperature-soft-targets.png",
+        "deepcluster-collapse.png",
+        "deepcluster-collapse-clusters.png",
+        "swav-equipartition-trace.png",
+        "multi-crop.png",
+        "multi-crop-table.png",
     ] {
         let path = cfg.out.join(name);
         assert!(report.written.contains(&path), "{name} not reported as written");
@@ -118,6 +135,7 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
     }
 
     assert!(!cfg.out.join("barlow-lambda-trace.png").exists(), "a JSON without traces gets no trace chart");
+    assert!(!cfg.out.join("multi-crop-clusters.png").exists(), "only rows with clusterings get a cluster chart");
 
     // A checkpoint without its config.json is refused with the file's name.
     let bad = FiguresConfig { checkpoint: Some(dir.path().join("nowhere/checkpoint.safetensors")), ..cfg };

@@ -264,6 +264,7 @@ fn trace_row(label: &str, value: f64, trace: Vec<TracePoint>) -> ExperimentRow {
         effective_rank: Some(10.0),
         projection_effective_rank: None,
         collapse_trace: trace,
+        cluster_balance: Vec::new(),
     }
 }
 

@@ -37,22 +37,27 @@
 //! | `barlow-lambda` | Barlow Twins' λ ∈ {0, 1/128, 1/32 (default), 1/8}; effective ranks, collapse std over training | λ = 0 collapses to few dimensions |
 //! | `byol-collapse` | BYOL, without predictor / moving average / stop-gradient; SimCLR at the same budget; kNN, and the collapse std of `z` over training (collapsed: below [`COLLAPSED_BELOW`]` · 1/√d` at the end) | the asymmetry prevents collapse |
 //! | `kd-temperature` | a student's loss: labels only, or distilled at T ∈ {1, 2, 4, 8} ([`kd`]) | T > 1 beats labels alone |
+//! | `deepcluster-collapse` | DeepCluster with/without uniform sampling over pseudo-labels and the empty-cluster fix (and the naive version without PCA whitening); cluster sizes every epoch | a naive DeepCluster ends with one cluster |
+//! | `swav-equipartition` | SwAV's codes from Sinkhorn-Knopp or a plain softmax of the scores; collapse std over training | without the equipartition the codes collapse |
+//! | `multi-crop` | SwAV with 2 global crops, or 2 global + 4 local (small or large) crops; 2 global for 1.5× the epochs (about the compute of the local crops) | multi-crop helps at about the same compute |
 
 pub mod kd;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::eval::kmeans::ClusterBalance;
 use crate::figures::{Experiment, ExperimentRow, Space};
 
 use crate::run::{train, train_traced, Summary};
 use crate::train::trace::{self, TraceConfig};
-use crate::methods::{barlow, byol, moco, simclr};
+use crate::methods::{barlow, byol, deepcluster, moco, simclr, swav};
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::{RunConfig, TrainConfig};
 
 /// The experiments `selfsup experiment` knows, in the lecture's order.
-pub const EXPERIMENTS: &[&str] = &["moco-momentum", "negatives", "temperature", "augmentations", "mochi", "barlow-lambda", kd::NAME, "byol-collapse"];
+pub const EXPERIMENTS: &[&str] =
+    &["moco-momentum", "negatives", "temperature", "augmentations", "mochi", "barlow-lambda", kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
 
 /// One run of a sweep: how it is labelled and the config it trains with.
 #[derive(Debug, Clone)]
@@ -94,6 +99,8 @@ pub fn default_train_images(name: &str) -> usize {
         // default run stayed at the random-init level (19.6% kNN vs 19.5%), at 10 000 it gets
         // 49.1% (docs/results.md).
         "moco-momentum" | "negatives" | "mochi" | "barlow-lambda" => 10_000,
+        // The part-3 methods' defaults were measured on all 10 000 images (docs/results.md).
+        "deepcluster-collapse" | "swav-equipartition" | "multi-crop" => 10_000,
         _ => 5_000,
     }
 }
@@ -220,12 +227,93 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 ],
             }
         }
+        "deepcluster-collapse" => {
+            let dc = with("deepcluster");
+            let variant = |label: &str, value: f64, uniform: bool, fix: bool, whiten: bool| {
+                setting(&dc, label, value, move |c| {
+                    let cfg = c.settings_mut::<deepcluster::Config>();
+                    cfg.uniform_sampling = uniform;
+                    cfg.empty_cluster_fix = fix;
+                    cfg.whiten = whiten;
+                })
+            };
+            Sweep {
+                seeds: 1,
+                collapse: false,
+                name: "deepcluster-collapse",
+                parameter: "variant",
+                claim: "a naive DeepCluster (no empty-cluster fix, no uniform sampling over the pseudo-labels) ends with most images in one cluster and learns little; the paper's two tricks prevent it",
+                settings: vec![
+                    variant(TRICKS, 0.0, true, true, true),
+                    variant("no uniform sampling", 1.0, false, true, true),
+                    variant("no empty-cluster fix", 2.0, true, false, true),
+                    variant(NAIVE, 3.0, false, false, true),
+                    // Whitening spreads the features over all their directions before k-means,
+                    // which may itself keep the clusters balanced: the naive version without it.
+                    variant("naive, no PCA whitening", 4.0, false, false, false),
+                ],
+            }
+        }
+        "swav-equipartition" => {
+            let codes = |label: &str, value: f64, codes: swav::Codes| setting(&with("swav"), label, value, move |c| c.settings_mut::<swav::Config>().codes = codes);
+            Sweep {
+                seeds: 1,
+                collapse: true,
+                name: "swav-equipartition",
+                parameter: "codes",
+                claim: "SwAV's codes need the equipartition constraint: computed by Sinkhorn-Knopp they spread the batch over the prototypes; a plain softmax of the scores lets every image take the same prototype and the representation collapses",
+                settings: vec![codes(SINKHORN, 0.0, swav::Codes::Sinkhorn), codes(SOFTMAX, 1.0, swav::Codes::Softmax)],
+            }
+        }
+        "multi-crop" => {
+            let two = with("swav");
+            let epochs = two.train.epochs;
+            // Four 16-px local crops cost about one 32-px crop (a quarter of the pixels each):
+            // three crops' work per image instead of two, so 1.5× the epochs of two global
+            // crops is about the same compute.
+            let local = |label: &str, value: f64, scale: (f64, f64)| {
+                setting(&two, label, value, move |c| {
+                    let cfg = c.settings_mut::<swav::Config>();
+                    cfg.local_crops = MULTI_CROP_LOCAL;
+                    (cfg.local_min_scale, cfg.local_max_scale) = scale;
+                })
+            };
+            let longer = (3 * epochs).div_ceil(2);
+            Sweep {
+                seeds: 1,
+                collapse: false,
+                name: "multi-crop",
+                parameter: "crops",
+                claim: "multi-crop (two global crops and several small local ones, each local crop predicting the global crops' codes) helps SwAV at about the same compute",
+                settings: vec![
+                    setting(&two, TWO_GLOBAL, 0.0, |_| {}),
+                    setting(&two, format!("2 global, {longer} epochs (same compute)"), 1.0, move |c| c.train.epochs = longer),
+                    local(LOCAL_SMALL, 2.0, (0.08, 0.4)),
+                    local(LOCAL_LARGE, 3.0, (0.4, 0.8)),
+                ],
+            }
+        }
         other => {
             return Err(Error::config(format!("unknown experiment `{other}`; expected one of: {}", EXPERIMENTS.join(", "))));
         }
     };
     Ok(sweep)
 }
+
+/// Row labels the verdicts look up.
+const TRICKS: &str = "paper's tricks";
+const NAIVE: &str = "naive (neither)";
+const SINKHORN: &str = "Sinkhorn codes";
+const SOFTMAX: &str = "softmax codes";
+const TWO_GLOBAL: &str = "2 global";
+const LOCAL_SMALL: &str = "2 global + 4 local (8-40%)";
+const LOCAL_LARGE: &str = "2 global + 4 local (40-80%)";
+/// Local crops per image in the `multi-crop` experiment.
+pub const MULTI_CROP_LOCAL: usize = 4;
+
+/// A clustering in which one cluster holds at least this share of the images is the trivial
+/// solution the lecture warns about ("most images in one cluster").
+pub const DOMINANT_CLUSTER: f64 = 0.5;
 
 /// The default budget of an experiment run: each method's own epochs (`epochs: 0`) on the
 /// experiment's default number of images (`train_images: 0`, see [`default_train_images`]).
@@ -272,6 +360,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     for (i, s) in sweep.settings.iter().enumerate() {
         let mut summaries: Vec<Summary> = Vec::with_capacity(seeds);
         let mut collapse_trace = Vec::new();
+        let mut cluster_balance = Vec::new();
         for j in 0..seeds {
             let mut config = s.config.clone();
             config.train.seed += j as u64;
@@ -289,6 +378,11 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
             } else {
                 train(&config, &dir, false, true)?
             };
+            // DeepCluster writes its clustering of every epoch: the row keeps how balanced they
+            // were (the first seed's run).
+            if j == 0 && config.name() == "deepcluster" {
+                cluster_balance = deepcluster::read_reports(&dir)?.iter().map(|r| r.balance()).collect();
+            }
             if !quiet {
                 println!("    {}", summary.line());
             }
@@ -314,6 +408,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
                 _ => None,
             },
             collapse_trace,
+            cluster_balance,
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
@@ -321,6 +416,9 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     experiment.chart()?.save_png(out_dir.join(format!("{}.png", sweep.name)))?;
     if let Some(trace) = experiment.trace_chart()? {
         trace.save_png(out_dir.join(format!("{}-trace.png", sweep.name)))?;
+    }
+    if let Some(clusters) = experiment.cluster_chart()? {
+        clusters.save_png(out_dir.join(format!("{}-clusters.png", sweep.name)))?;
     }
     Ok(experiment)
 }
@@ -566,6 +664,81 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             };
             format!("{opening}: {byol} (random init {}); {}.{simclr}", pct(base), ablations.join("; "))
         }
+        "deepcluster-collapse" => {
+            let (Some(tricks), Some(naive)) = (row(TRICKS), row(NAIVE)) else { return "Incomplete: the runs with both tricks and with neither are needed.".into() };
+            let last = |r: &ExperimentRow| r.cluster_balance.last().cloned();
+            let (Some(t), Some(n)) = (last(tricks), last(naive)) else { return "Incomplete: the runs' clusterings (epochs.jsonl) were not recorded.".into() };
+            let dominated = |b: &ClusterBalance| b.largest_share >= DOMINANT_CLUSTER;
+            let worse = naive.knn_top1 < tricks.knn_top1 - 0.05;
+            let opening = match (dominated(&n) && !dominated(&t), worse) {
+                (true, true) => "Reproduces",
+                (true, false) => "Partly reproduces (the naive clusters collapse, but its kNN is within 5 points)",
+                (false, true) => "Does not reproduce the collapse (no cluster holds half the images), though the naive version learns less",
+                (false, false) => "Does not reproduce",
+            };
+            let describe = |r: &ExperimentRow| {
+                last(r).map(|b| {
+                    format!(
+                        "{} {} kNN, largest cluster {:.0}% of the images, {:.1} effective clusters of {} ({} non-empty) at the last epoch",
+                        r.label,
+                        pct(r.knn_top1),
+                        100.0 * b.largest_share,
+                        b.effective_clusters,
+                        b.sorted_sizes.len(),
+                        b.non_empty
+                    )
+                })
+            };
+            let all: Vec<String> = rows.iter().filter_map(describe).collect();
+            format!("{opening}: {} (random init {}).", all.join("; "), pct(base))
+        }
+        "swav-equipartition" => {
+            let (Some(sk), Some(sm)) = (row(SINKHORN), row(SOFTMAX)) else { return "Incomplete: both runs are needed.".into() };
+            let collapse = |r: &ExperimentRow| trace_collapse(r, Space::Projections);
+            let collapsed = |r: &ExperimentRow| collapse(r).map(|t| t.since.is_some());
+            let describe = |r: &ExperimentRow| match collapse(r) {
+                Some(t) => format!(
+                    "{} {} kNN, final collapse std of the projections {:.3} against 1/√d = {:.3}{}",
+                    r.label,
+                    pct(r.knn_top1),
+                    t.final_std,
+                    t.healthy,
+                    t.since.map_or(String::new(), |s| format!(" (collapsed from step {s} on)"))
+                ),
+                None => format!("{} {} kNN", r.label, pct(r.knn_top1)),
+            };
+            // The softmax "fails" when it collapses or learns nothing (within 5 points of the
+            // random init); Sinkhorn must learn and not collapse.
+            let softmax_fails = collapsed(sm).unwrap_or(false) || !learns(sm);
+            let sinkhorn_works = learns(sk) && collapsed(sk) != Some(true);
+            let opening = match (sinkhorn_works, softmax_fails) {
+                (true, true) => "Reproduces",
+                (true, false) => "Does not reproduce (the softmax codes learn too)",
+                (false, true) => "Partly reproduces (the softmax codes fail, but so do Sinkhorn's here)",
+                (false, false) => "Does not reproduce",
+            };
+            format!("{opening}: {}; {} (random init {}).", describe(sk), describe(sm), pct(base))
+        }
+        "multi-crop" => {
+            let (Some(two), Some(small)) = (row(TWO_GLOBAL), row(LOCAL_SMALL)) else { return "Incomplete: the two-crop and small-local-crop runs are both needed.".into() };
+            let same_compute = rows.iter().find(|r| r.value == 1.0);
+            // The claim is at equal compute: against the two-crop run given the local crops'
+            // extra work as epochs, when it was run.
+            let reference = same_compute.unwrap_or(two);
+            let gain = small.knn_top1 - reference.knn_top1;
+            let opening = if gain >= 0.02 {
+                "Reproduces"
+            } else if gain > -0.02 {
+                "Not shown (within 2 points)"
+            } else {
+                "Does not reproduce: the local crops hurt"
+            };
+            let large = row(LOCAL_LARGE).map_or(String::new(), |r| format!("; with larger local crops (40-80% of the image) {} ({:+.1} points against {})", pct(r.knn_top1), 100.0 * (r.knn_top1 - reference.knn_top1), reference.label));
+            format!(
+                "{opening}: {} {} against {} {} ({:+.1} points), two crops at the same epochs {}{large} (random init {}).",
+                small.label, pct(small.knn_top1), reference.label, pct(reference.knn_top1), 100.0 * gain, pct(two.knn_top1), pct(base)
+            )
+        }
         _ => String::new(),
     }
 }
@@ -592,6 +765,12 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
     if e.rows.iter().any(|r| !r.collapse_trace.is_empty()) {
         s += &format!("The collapse std over training (`1/√d` dashed):\n\n![{0} over training]({image_dir}/{0}-trace.png)\n\n", e.experiment);
+    }
+    if e.rows.iter().any(|r| !r.cluster_balance.is_empty()) {
+        s += &format!(
+            "The clusterings over training (largest cluster's share, effective number of clusters, last epoch's sizes):\n\n![{0} clusters]({image_dir}/{0}-clusters.png)\n\n",
+            e.experiment
+        );
     }
     let per_seed = e.rows.iter().any(|r| !r.knn_runs.is_empty());
     let rank = e.rows.iter().any(|r| r.effective_rank.is_some());
