@@ -3,8 +3,9 @@
 # by slides/package-lock.json; Chromium and the DejaVu fonts from apt if missing), regenerates
 # every figure from the library, renders every deck to HTML and PDF, fails if rendering fails or
 # a deck references a missing image, and checks the headless-Chromium screenshot of every slide
-# (tests/slides.rs). Needs the experiments the decks show: results/experiments/moco-momentum.json,
-# barlow-lambda.json, kd-temperature.json and byol-collapse.json.
+# (tests/slides.rs). Needs the experiments the decks show (figures::REQUIRED_EXPERIMENTS):
+# results/experiments/moco-momentum.json, barlow-lambda.json, kd-temperature.json,
+# byol-collapse.json, deepcluster-collapse.json, swav-equipartition.json and multi-crop.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
