@@ -457,13 +457,28 @@ fn the_clustering_sweeps_change_their_one_setting() {
     // Default budget: SwAV's own 4 epochs on 10 000 images; the two-crop run with the local
     // crops' compute gets 6.
     let mc = sweep("multi-crop", &selfsup::experiments::default_base()).unwrap();
-    let crops: Vec<(usize, usize, f64, f64)> = mc
+    let crops: Vec<(usize, usize, f64, f64, usize)> = mc
         .settings
         .iter()
-        .map(|s| (s.config.train.epochs, s.config.settings::<swav::Config>().local_crops, s.config.settings::<swav::Config>().local_min_scale, s.config.settings::<swav::Config>().local_max_scale))
+        .map(|s| s.config.settings::<swav::Config>())
+        .zip(mc.settings.iter().map(|s| s.config.train.epochs))
+        .map(|(c, epochs)| (epochs, c.local_crops, c.local_min_scale, c.local_max_scale, c.local_size))
         .collect();
-    let (small, large) = ((0.08, 0.4), (0.4, 0.8));
-    assert_eq!(crops, [(4, 0, small.0, small.1), (6, 0, small.0, small.1), (4, 4, small.0, small.1), (4, 4, large.0, large.1)]);
+    let (small, large, whole) = ((0.08, 0.4), (0.4, 0.8), (0.8, 1.0));
+    assert_eq!(
+        crops,
+        [
+            (4, 0, small.0, small.1, 0),
+            (6, 0, small.0, small.1, 0),
+            (4, 4, small.0, small.1, 0),
+            (4, 4, large.0, large.1, 0),
+            (4, 4, whole.0, whole.1, 0),
+            (4, 4, whole.0, whole.1, 32)
+        ]
+    );
+    // The kit's local size is half the image; `local_size` overrides it.
+    assert_eq!(mc.settings[4].config.settings::<swav::Config>().multi_crop(32).local_size, 16);
+    assert_eq!(mc.settings[5].config.settings::<swav::Config>().multi_crop(32).local_size, 32);
     assert!(mc.settings.iter().all(|s| s.config.train.train_images == 10_000));
 }
 
@@ -527,6 +542,18 @@ fn the_clustering_verdicts_follow_the_numbers() {
     assert!(v.starts_with("Does not reproduce") && v.contains("-18.0 points"), "{v}");
     assert!(verdict("multi-crop", &mc(0.61)).starts_with("Reproduces"));
     assert!(verdict("multi-crop", &mc(0.59)).starts_with("Not shown"));
+    // The two controls name the cause: judged against the two-crop run (55%), 5 points down.
+    let controls = |low: f64, full: f64| {
+        let mut e = mc(0.40);
+        e.rows.push(row("2 global + 4 local (80-100%)", 4.0, low));
+        e.rows.push(row("2 global + 4 at 32 px (80-100%)", 5.0, full));
+        verdict("multi-crop", &e)
+    };
+    let v = controls(0.36, 0.63);
+    assert!(v.contains("at the local size 36.0%, at full size 63.0%") && v.contains("low resolution, not their content"), "{v}");
+    assert!(controls(0.36, 0.40).contains("suspect the loss over many views"));
+    assert!(controls(0.56, 0.60).contains("content is what hurts"));
+    assert!(controls(0.60, 0.40).contains("the controls disagree"));
 }
 
 /// A tiny DeepCluster sweep keeps each run's clusterings, draws `<name>-clusters.png`, and the

@@ -306,6 +306,11 @@ fn multi_crop_batches_of_two_sizes_go_through_the_encoders() {
     }
     let err = swav::Config::check_encoder("vit").unwrap_err().to_string();
     assert!(err.contains("vit") && err.contains("32x32"), "{err}");
+    // `--local-size 32`: the extra crops at the global crops' size, still one pass per kind.
+    let (mut full, _) = model(&swav::Config { local_crops: 2, local_size: 32, ..settings() });
+    let full_views = batch(&full, 4, 0);
+    assert_eq!(full_views.views.iter().map(|v| v.shape()[2]).collect::<Vec<_>>(), [32, 32, 32, 32]);
+    assert!(full.loss(&full_views, &dev, Gradients::leaky()).array().is_finite());
     // Plain two-view SwAV: no local crops.
     let (mut two, _) = model(&swav::Config { local_crops: 0, ..settings() });
     assert_eq!(two.views(32).num_views(), 2);

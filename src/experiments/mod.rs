@@ -39,7 +39,7 @@
 //! | `kd-temperature` | a student's loss: labels only, or distilled at T ∈ {1, 2, 4, 8} ([`kd`]) | T > 1 beats labels alone |
 //! | `deepcluster-collapse` | DeepCluster with/without uniform sampling over pseudo-labels and the empty-cluster fix (and the naive version without PCA whitening); cluster sizes every epoch | a naive DeepCluster ends with one cluster |
 //! | `swav-equipartition` | SwAV's codes from Sinkhorn-Knopp or a plain softmax of the scores; collapse std over training | without the equipartition the codes collapse |
-//! | `multi-crop` | SwAV with 2 global crops, or 2 global + 4 local (small or large) crops; 2 global for 1.5× the epochs (about the compute of the local crops) | multi-crop helps at about the same compute |
+//! | `multi-crop` | SwAV with 2 global crops, or 2 global + 4 local (small or large) crops; 2 global for 1.5× the epochs (about the compute of the local crops); two controls with crops as large as global ones as the extra views, at 16 and 32 px (content or resolution?) | multi-crop helps at about the same compute |
 
 pub mod kd;
 
@@ -271,11 +271,13 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
             // Four 16-px local crops cost about one 32-px crop (a quarter of the pixels each):
             // three crops' work per image instead of two, so 1.5× the epochs of two global
             // crops is about the same compute.
-            let local = |label: &str, value: f64, scale: (f64, f64)| {
+            // `size` 0: the kit's local size, half the image's side.
+            let local = |label: &str, value: f64, scale: (f64, f64), size: usize| {
                 setting(&two, label, value, move |c| {
                     let cfg = c.settings_mut::<swav::Config>();
                     cfg.local_crops = MULTI_CROP_LOCAL;
                     (cfg.local_min_scale, cfg.local_max_scale) = scale;
+                    cfg.local_size = size;
                 })
             };
             let longer = (3 * epochs).div_ceil(2);
@@ -288,8 +290,14 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 settings: vec![
                     setting(&two, TWO_GLOBAL, 0.0, |_| {}),
                     setting(&two, format!("2 global, {longer} epochs (same compute)"), 1.0, move |c| c.train.epochs = longer),
-                    local(LOCAL_SMALL, 2.0, (0.08, 0.4)),
-                    local(LOCAL_LARGE, 3.0, (0.4, 0.8)),
+                    local(LOCAL_SMALL, 2.0, (0.08, 0.4), 0),
+                    local(LOCAL_LARGE, 3.0, (0.4, 0.8), 0),
+                    // Two controls that tell the crop's content from its resolution: "local"
+                    // crops showing as much of the image as a global one (80-100%), at 16 px
+                    // and at the full 32 px (the latter costs 3x the two-crop run: it is a
+                    // diagnosis, not a same-compute comparison).
+                    local(LOCAL_WHOLE_16, 4.0, (0.8, 1.0), 0),
+                    local(LOCAL_WHOLE_32, 5.0, (0.8, 1.0), 32),
                 ],
             }
         }
@@ -308,6 +316,8 @@ const SOFTMAX: &str = "softmax codes";
 const TWO_GLOBAL: &str = "2 global";
 const LOCAL_SMALL: &str = "2 global + 4 local (8-40%)";
 const LOCAL_LARGE: &str = "2 global + 4 local (40-80%)";
+const LOCAL_WHOLE_16: &str = "2 global + 4 local (80-100%)";
+const LOCAL_WHOLE_32: &str = "2 global + 4 at 32 px (80-100%)";
 /// Local crops per image in the `multi-crop` experiment.
 pub const MULTI_CROP_LOCAL: usize = 4;
 
@@ -734,8 +744,28 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                 "Does not reproduce: the local crops hurt"
             };
             let large = row(LOCAL_LARGE).map_or(String::new(), |r| format!("; with larger local crops (40-80% of the image) {} ({:+.1} points against {})", pct(r.knn_top1), 100.0 * (r.knn_top1 - reference.knn_top1), reference.label));
+            // The controls: crops as large as global ones, at the local size and at full size.
+            // Against the two-crop run at the same epochs, each either hurts (below it by more
+            // than 5 points) or does not.
+            let diagnosis = match (row(LOCAL_WHOLE_16), row(LOCAL_WHOLE_32)) {
+                (Some(low), Some(full)) => {
+                    let hurts = |r: &ExperimentRow| r.knn_top1 < two.knn_top1 - 0.05;
+                    let cause = match (hurts(low), hurts(full)) {
+                        (true, false) => "the local crops' low resolution, not their content, is what hurts",
+                        (true, true) => "extra predicting views hurt even at full size: suspect the loss over many views",
+                        (false, false) => "crops as large as the global ones do not hurt at either size: the small crops' content is what hurts",
+                        (false, true) => "the controls disagree (only full-size extra crops hurt)",
+                    };
+                    format!(
+                        ". Controls (crops of 80-100% of the image as extra views): at the local size {}, at full size {}: {cause}",
+                        pct(low.knn_top1),
+                        pct(full.knn_top1)
+                    )
+                }
+                _ => String::new(),
+            };
             format!(
-                "{opening}: {} {} against {} {} ({:+.1} points), two crops at the same epochs {}{large} (random init {}).",
+                "{opening}: {} {} against {} {} ({:+.1} points), two crops at the same epochs {}{large}{diagnosis} (random init {}).",
                 small.label, pct(small.knn_top1), reference.label, pct(reference.knn_top1), 100.0 * gain, pct(two.knn_top1), pct(base)
             )
         }

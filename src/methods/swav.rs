@@ -488,6 +488,9 @@ pub struct Config {
     /// Largest area fraction of a local crop.
     #[arg(long)]
     pub local_max_scale: f64,
+    /// Side of a local crop in pixels; 0: half the image's side (16 px for 32-px images).
+    #[arg(long)]
+    pub local_size: usize,
     /// Optimizer steps at the start during which the prototypes are not trained at all.
     #[arg(long)]
     pub freeze_prototypes_steps: usize,
@@ -539,6 +542,7 @@ impl Default for Config {
             local_crops: 0,
             local_min_scale: 0.08,
             local_max_scale: 0.4,
+            local_size: 0,
             freeze_prototypes_steps: 156,
             queue_length: 0,
             tau: 0.1, // DEFAULT_TAU, written as an f64 (the f32 widened would print 0.10000000149)
@@ -557,13 +561,15 @@ impl Config {
     }
 
     /// The crops for `image_size`-pixel images: [`MultiCrop::for_image_size`] with this
-    /// config's local crops and their area range, and the global crops' smallest area from
-    /// `--crop-min-scale`.
+    /// config's local crops, their area range and size (`--local-size`, when not 0), and the
+    /// global crops' smallest area from `--crop-min-scale`.
     pub fn multi_crop(&self, image_size: usize) -> MultiCrop {
+        let kit = MultiCrop::for_image_size(image_size, self.local_crops);
         MultiCrop {
             global_scale: (self.views.crop_min_scale as f32, 1.0),
             local_scale: (self.local_min_scale as f32, self.local_max_scale as f32),
-            ..MultiCrop::for_image_size(image_size, self.local_crops)
+            local_size: if self.local_size == 0 { kit.local_size } else { self.local_size },
+            ..kit
         }
     }
 }
