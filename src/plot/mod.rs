@@ -135,7 +135,7 @@ pub const MIN_CHART_SIDE: u32 = 120;
 pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Registers the embedded font once per process.
-fn register_embedded_font() {
+pub(crate) fn register_embedded_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
