@@ -531,7 +531,7 @@ impl Default for Config {
     ///   (2 local crops, `ε = 0.02`: −0.2 points [2] against +30.2 without; at 8 epochs +27.6
     ///   against +45.7 [0]). The `multi-crop` experiment's controls point at the 16-px
     ///   resolution rather than the crops' content: four extra crops of 80–100% of the image
-    ///   give 35.6% kNN at 16 px and 62.8% at 32 px (two crops: 58.3%) [0]. `--local-crops N`
+    ///   give 35.6% kNN at 16 px and 62.7% at 32 px (two crops: 58.3%) [0]. `--local-crops N`
     ///   turns them on, `--local-size` sets their side.
     /// * No queue: `K = 512` is already 8 batches; a 1 024-row queue (`ε = 0.05`) collapsed
     ///   the run to uniform codes (loss pinned at `ln 512 = 6.238`, kNN 14.6% [0]).
