@@ -326,6 +326,7 @@ fn bad_settings_are_refused() {
         (swav::Config { epsilon: 0.0, ..settings() }, "--epsilon"),
         (swav::Config { sinkhorn_iterations: 0, ..settings() }, "--sinkhorn-iterations"),
         (swav::Config { tau: -1.0, ..settings() }, "--tau"),
+        (swav::Config { local_crops: 2, local_size: 4, ..settings() }, "--local-size"),
     ] {
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains(flag), "{flag}: {err}");

@@ -472,6 +472,9 @@ pub fn swav_batch_loss<D: Device<f32>, T: Tape<f32, D>>(
     Ok((swav_loss(vec![scores], &codes, tau), codes))
 }
 
+/// The smallest `--local-size`: the convnet encoders take images of at least 8 pixels.
+pub const MIN_LOCAL_SIZE: usize = 8;
+
 /// SwAV's settings (`--method swav`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
@@ -595,6 +598,12 @@ impl Settings for Config {
         }
         if self.sinkhorn_iterations == 0 {
             return Err(Error::config("--sinkhorn-iterations must be at least 1"));
+        }
+        if self.local_size != 0 && self.local_size < MIN_LOCAL_SIZE {
+            return Err(Error::config(format!(
+                "--local-size must be 0 (half the image) or at least {MIN_LOCAL_SIZE} pixels (the convnets' smallest input), got {}",
+                self.local_size
+            )));
         }
         self.views.validate()
     }
