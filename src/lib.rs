@@ -16,6 +16,8 @@ pub mod data {
     pub mod dataset;
     pub mod folder;
     pub mod idx;
+    pub mod procedural;
+    pub mod textures;
     pub mod shapes;
     pub mod spec;
     pub mod stl10;

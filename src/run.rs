@@ -4,7 +4,6 @@
 //! `summary.json`).
 
 use crate::data::dataset::{ImageDataset, Splits};
-use crate::data::shapes::{self, ShapesConfig};
 use crate::data::spec::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::eval::{embed_dataset, evaluate, EvalReport, KnnConfig, LinearProbeConfig};
@@ -94,10 +93,7 @@ const TEST_SUBSET_STREAM: u64 = 0x7e57_5e7;
 /// when non-zero ([`ImageDataset::balanced_subset`], drawn from the config's seed).
 pub fn load_dataset(cfg: &TrainConfig) -> Result<Splits> {
     let spec: DatasetSpec = cfg.dataset.parse()?;
-    let mut splits = match spec.load_from_disk() {
-        Some(loaded) => loaded?,
-        None => shapes::generate(&ShapesConfig { seed: cfg.seed, ..ShapesConfig::default() }),
-    };
+    let mut splits = spec.load(cfg.seed)?;
     if splits.train.channels != 3 {
         splits = Splits { train: splits.train.to_rgb(), test: splits.test.to_rgb() };
     }

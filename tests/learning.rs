@@ -2,7 +2,8 @@
 //! kNN accuracy of the trained encoder with the same encoder at random initialisation.
 //! They print what they measure (run with `--nocapture` to see it).
 
-use selfsup::data::shapes::{self, ShapesConfig};
+use selfsup::data::procedural::ProceduralConfig;
+use selfsup::data::{shapes, textures};
 use selfsup::nn::TinyConvNet;
 use selfsup::run;
 use selfsup::supervised::Classifier;
@@ -11,15 +12,17 @@ use dfdx::prelude::*;
 
 #[test]
 fn supervised_default_encoder_reaches_90_percent() {
-    // The dataset is learnable: the kit's default encoder, trained with labels, must reach
-    // 90% test accuracy (raw pixels get < 40% with kNN, see tests/shapes_hardness.rs).
-    let splits = shapes::generate(&ShapesConfig { n_train: 10_000, n_test: 2_000, ..ShapesConfig::default() });
-    let dev = Cpu::seed_from_u64(0);
-    let mut model = Classifier::<TinyConvNet<Cpu>, 128, 10, f32, Cpu>::build(&dev);
-    let before = model.test_accuracy(&dev, &splits);
-    let acc = model.fit(&dev, &splits, 4, 128, 3e-3, 0);
-    println!("supervised tiny-convnet on shapes: test top-1 {:.1}% (untrained {:.1}%)", 100.0 * acc, 100.0 * before);
-    assert!(acc >= 0.90, "supervised accuracy {acc}");
+    // Both built-in datasets are learnable: the kit's default encoder, trained with labels,
+    // must reach 90% test accuracy (raw pixels get < 40% with kNN, see tests/shapes_hardness.rs).
+    let cfg = ProceduralConfig { n_train: 10_000, n_test: 2_000, ..ProceduralConfig::default() };
+    for (name, splits) in [("shapes", shapes::generate(&cfg)), ("textures", textures::generate(&cfg))] {
+        let dev = Cpu::seed_from_u64(0);
+        let mut model = Classifier::<TinyConvNet<Cpu>, 128, 10, f32, Cpu>::build(&dev);
+        let before = model.test_accuracy(&dev, &splits);
+        let acc = model.fit(&dev, &splits, 4, 128, 3e-3, 0);
+        println!("supervised tiny-convnet on {name}: test top-1 {:.1}% (untrained {:.1}%)", 100.0 * acc, 100.0 * before);
+        assert!(acc >= 0.90, "supervised accuracy on {name}: {acc}");
+    }
 }
 
 #[test]

@@ -722,6 +722,7 @@ fn spec_parses_every_form_and_round_trips() {
     let s = dir_str(&d);
     let cases = [
         ("shapes".to_string(), DatasetSpec::Shapes),
+        ("textures".to_string(), DatasetSpec::Textures),
         (format!("mnist:{s}"), DatasetSpec::Mnist(d.clone())),
         (format!("fashion-mnist:{s}"), DatasetSpec::FashionMnist(d.clone())),
         (format!("cifar10:{s}"), DatasetSpec::Cifar10(d.clone())),
@@ -754,7 +755,7 @@ fn spec_unknown_kind_lists_valid_forms() {
         assert!(matches!(err, Error::Config(_)), "{err:?}");
         let msg = err.to_string();
         for form in
-            ["shapes", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "cifar100:DIR", "stl10:DIR", "folder:DIR"]
+            ["textures", "shapes", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "cifar100:DIR", "stl10:DIR", "folder:DIR"]
         {
             assert!(msg.contains(form), "`{msg}` does not list `{form}`");
         }
@@ -781,32 +782,35 @@ fn spec_nonexistent_dir_is_named() {
 }
 
 #[test]
-fn spec_load_from_disk_calls_the_matching_loader() {
-    assert!(DatasetSpec::Shapes.load_from_disk().is_none());
+fn spec_load_calls_the_matching_loader_or_generator() {
+    for (spec, name) in [(DatasetSpec::Textures, "textures/train"), (DatasetSpec::Shapes, "shapes/train")] {
+        let built = spec.load(5).unwrap();
+        assert_eq!((built.train.name.as_str(), built.train.len(), built.test.len()), (name, 10_000, 2_000));
+    }
 
     let tmp = TempDir::new().unwrap();
     write_mnist(tmp.path(), false);
     let mnist: DatasetSpec = format!("mnist:{}", dir_str(tmp.path())).parse().unwrap();
-    check_mnist_fixture(&mnist.load_from_disk().unwrap().unwrap());
-    let fashion = DatasetSpec::FashionMnist(tmp.path().to_path_buf()).load_from_disk().unwrap().unwrap();
+    check_mnist_fixture(&mnist.load(0).unwrap());
+    let fashion = DatasetSpec::FashionMnist(tmp.path().to_path_buf()).load(0).unwrap();
     assert_eq!(fashion.train.class_names[0], "T-shirt/top");
     // The same directory is not a CIFAR-10 directory.
-    let cifar = DatasetSpec::Cifar10(tmp.path().to_path_buf()).load_from_disk().unwrap();
+    let cifar = DatasetSpec::Cifar10(tmp.path().to_path_buf()).load(0);
     assert!(cifar.unwrap_err().to_string().contains("data_batch_1.bin"));
 
     let c10 = TempDir::new().unwrap();
     write_cifar10(c10.path());
-    assert_eq!(DatasetSpec::Cifar10(c10.path().to_path_buf()).load_from_disk().unwrap().unwrap().train.len(), 10);
+    assert_eq!(DatasetSpec::Cifar10(c10.path().to_path_buf()).load(0).unwrap().train.len(), 10);
     let c100 = TempDir::new().unwrap();
     write_cifar100(c100.path());
     assert_eq!(
-        DatasetSpec::Cifar100(c100.path().to_path_buf()).load_from_disk().unwrap().unwrap().train.num_classes(),
+        DatasetSpec::Cifar100(c100.path().to_path_buf()).load(0).unwrap().train.num_classes(),
         100
     );
     let stl = TempDir::new().unwrap();
     write_stl10(stl.path());
-    assert_eq!(DatasetSpec::Stl10(stl.path().to_path_buf()).load_from_disk().unwrap().unwrap().test.len(), 1);
+    assert_eq!(DatasetSpec::Stl10(stl.path().to_path_buf()).load(0).unwrap().test.len(), 1);
     let folder = TempDir::new().unwrap();
     write_flat_folder(folder.path());
-    assert_eq!(DatasetSpec::Folder(folder.path().to_path_buf()).load_from_disk().unwrap().unwrap().test.len(), 2);
+    assert_eq!(DatasetSpec::Folder(folder.path().to_path_buf()).load(0).unwrap().test.len(), 2);
 }

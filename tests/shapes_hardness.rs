@@ -1,10 +1,14 @@
 //! The expensive dataset test, in its own binary so that it does not compete for the CPU with
-//! the other tests: raw pixels must do poorly on `shapes`.
+//! the other tests: raw pixels must do poorly on both built-in datasets, `shapes` and `textures`.
 
 use std::time::Instant;
 
 use selfsup::data::dataset::ImageDataset;
-use selfsup::data::shapes::{generate, ShapesConfig, NUM_CLASSES};
+use selfsup::data::dataset::Splits;
+use selfsup::data::procedural::ProceduralConfig;
+use selfsup::data::{shapes, textures};
+
+const NUM_CLASSES: usize = 10;
 use selfsup::eval::{self, KnnConfig, LinearProbeConfig};
 
 /// Subtracts the train mean image from both sets (the "mean-centred" raw-pixel features).
@@ -26,7 +30,15 @@ fn centred_pixels(train: &ImageDataset, test: &ImageDataset) -> (Vec<f32>, Vec<f
 /// images, is far from what the same classifier gets on a separable toy problem.
 #[test]
 fn raw_pixel_knn_is_hard() {
-    let s = generate(&ShapesConfig::default());
+    assert_eq!((shapes::NUM_CLASSES, textures::NUM_CLASSES), (NUM_CLASSES, NUM_CLASSES));
+    let generators: [(&str, fn(&ProceduralConfig) -> Splits); 2] = [("shapes", shapes::generate), ("textures", textures::generate)];
+    for (name, generate) in generators {
+        println!("{name}:");
+        raw_pixels_are_a_poor_representation(&generate(&ProceduralConfig::default()));
+    }
+}
+
+fn raw_pixels_are_a_poor_representation(s: &Splits) {
     let d = s.train.image_len();
     let (train, test) = centred_pixels(&s.train, &s.test);
 

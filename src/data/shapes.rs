@@ -24,20 +24,16 @@
 //! pixel whose centre is at signed distance `s` pixels from the outline is
 //! `clamp(0.5 − s, 0, 1)`, which gives clean anti-aliased edges with one evaluation per pixel.
 //!
-//! Generation is deterministic: image `i` of a split is drawn from its own
-//! [`StdRng`] seeded with a hash of `(seed, split, i)`, so images can be rendered in parallel
-//! (rayon) in any order and still be identical from run to run; the train and test splits use
-//! different streams. Labels are balanced (class counts differ by at most one) and shuffled.
+//! Generation is deterministic and parallel, with balanced labels (see
+//! [`procedural`](crate::data::procedural)).
 
 use std::f32::consts::{PI, TAU};
 
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use rand::Rng;
 
 use crate::data::dataset::{ImageDataset, Splits};
+pub use crate::data::procedural::Split;
+use crate::data::procedural::{contrasting_colour, ProceduralConfig, generate_split_with, Background, Blob, PixelNoise};
 use crate::image::Image;
 
 /// The class names, in label order: label `i` means the image shows `CLASS_NAMES[i]`.
@@ -49,49 +45,8 @@ pub const CLASS_NAMES: [&str; 10] = ["circle", "square", "triangle", "plus", "ri
 /// Number of classes (chance level is `1 / NUM_CLASSES` = 10%).
 pub const NUM_CLASSES: usize = CLASS_NAMES.len();
 
-/// Size and seed of the generated dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ShapesConfig {
-    /// Number of training images. Default 10 000.
-    pub n_train: usize,
-    /// Number of test images. Default 2 000.
-    pub n_test: usize,
-    /// Side of the square RGB images, in pixels. Default 32.
-    pub size: usize,
-    /// Seed of the whole dataset. Default 0.
-    pub seed: u64,
-}
-
-impl Default for ShapesConfig {
-    fn default() -> Self {
-        Self { n_train: 10_000, n_test: 2_000, size: 32, seed: 0 }
-    }
-}
-
-/// Which split to generate; each has its own random streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Test,
-}
-
-impl Split {
-    fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        }
-    }
-
-    /// Distinguishes the random streams of the two splits.
-    fn stream(self) -> u64 {
-        match self {
-            Split::Train => 0x7472_6169_6e00_0001,
-            Split::Test => 0x7465_7374_0000_0002,
-        }
-    }
-}
+/// Size and seed of the generated dataset (10 000 / 2 000 images of 32×32 by default).
+pub type ShapesConfig = ProceduralConfig;
 
 /// Generates the train split (`"shapes/train"`, `cfg.n_train` images) and the test split
 /// (`"shapes/test"`, `cfg.n_test` images) of `cfg.size × cfg.size` RGB images.
@@ -104,27 +59,7 @@ pub fn generate(cfg: &ShapesConfig) -> Splits {
 /// Generates one split (see [`generate`]).
 pub fn generate_split(cfg: &ShapesConfig, split: Split) -> ImageDataset {
     assert!(cfg.size >= 8, "shapes: images must be at least 8 pixels wide, got {}", cfg.size);
-    let n = match split {
-        Split::Train => cfg.n_train,
-        Split::Test => cfg.n_test,
-    };
-    let class_names = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
-    let mut ds = ImageDataset::new(format!("shapes/{}", split.name()), 3, cfg.size, cfg.size, class_names);
-
-    // Balanced labels: round-robin over the classes, then shuffled with the split's own stream
-    // (index u64::MAX is never an image index).
-    let mut labels: Vec<usize> = (0..n).map(|i| i % NUM_CLASSES).collect();
-    labels.shuffle(&mut StdRng::seed_from_u64(stream_seed(cfg.seed, split, u64::MAX)));
-
-    let image_len = 3 * cfg.size * cfg.size;
-    let mut pixels = vec![0.0f32; n * image_len];
-    pixels.par_chunks_mut(image_len).zip(labels.par_iter()).enumerate().for_each(|(i, (out, &label))| {
-        let mut rng = StdRng::seed_from_u64(stream_seed(cfg.seed, split, i as u64));
-        render_into(label, cfg.size, &mut rng, out);
-    });
-    ds.pixels = pixels;
-    ds.labels = labels;
-    ds
+    generate_split_with("shapes", &CLASS_NAMES, cfg.count(split), cfg.size, cfg.seed, split, |label, size, rng, out| render_into(label, size, rng, out))
 }
 
 /// Renders one random `size × size` RGB image of class `label` (an index into [`CLASS_NAMES`]),
@@ -135,25 +70,9 @@ pub fn render(label: usize, size: usize, rng: &mut impl Rng) -> Image {
     Image::from_vec(3, size, size, data)
 }
 
-/// SplitMix64 finaliser (Steele, Lea & Flood, 2014): a bijective 64-bit mixer whose outputs
-/// for consecutive inputs look independent.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The RNG seed of item `index` of `split` for the dataset seed `seed`.
-fn stream_seed(seed: u64, split: Split, index: u64) -> u64 {
-    splitmix64(splitmix64(splitmix64(seed) ^ split.stream()) ^ index)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------------------------
-
-type Rgb = [f32; 3];
 
 /// Renders one image into `out` (CHW, `3 × size × size`).
 fn render_into(label: usize, size: usize, rng: &mut impl Rng, out: &mut [f32]) {
@@ -207,177 +126,6 @@ fn render_into(label: usize, size: usize, rng: &mut impl Rng, out: &mut [f32]) {
                 let j = c * plane + i;
                 out[j] = (v + noise.at(j as u64)).clamp(0.0, 1.0);
             }
-        }
-    }
-}
-
-/// Zero-mean pixel noise of standard deviation `sigma`, one independent value per index.
-///
-/// Drawing 3 072 Gaussian samples per image from [`StdRng`] would take half of the generation
-/// time, so each value is instead hashed from `(seed, index)` with SplitMix64 and shaped by the
-/// Irwin–Hall trick: the sum of four independent uniforms on `[0, 1)` has mean 2 and variance
-/// 4/12, so `(Σu − 2) · √3 · σ` is close to `N(0, σ²)` (bounded at ±2√3 σ, which is harmless
-/// for image noise).
-struct PixelNoise {
-    sigma: f32,
-    seed: u64,
-}
-
-impl PixelNoise {
-    #[inline]
-    fn at(&self, index: u64) -> f32 {
-        let bits = splitmix64(self.seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
-        // Four 16-bit uniforms from one 64-bit hash.
-        let sum: u32 = (0..4).map(|k| ((bits >> (16 * k)) & 0xffff) as u32).sum();
-        let uniform_sum = sum as f32 / 65_536.0;
-        (uniform_sum - 2.0) * (3.0f32.sqrt() * self.sigma)
-    }
-}
-
-/// Relative luminance (ITU-R BT.601 weights), the brightness a viewer perceives.
-fn luminance(c: Rgb) -> f32 {
-    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-}
-
-/// HSV to RGB, all components in `[0, 1]`.
-fn hsv(h: f32, s: f32, v: f32) -> Rgb {
-    let h6 = (h.rem_euclid(1.0)) * 6.0;
-    let f = h6 - h6.floor();
-    let (p, q, t) = (v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f)));
-    match h6 as u32 {
-        0 => [v, t, p],
-        1 => [q, v, p],
-        2 => [p, v, t],
-        3 => [p, q, v],
-        4 => [t, p, v],
-        _ => [v, p, q],
-    }
-}
-
-fn random_colour(rng: &mut impl Rng) -> Rgb {
-    hsv(rng.gen(), rng.gen_range(0.0..1.0), rng.gen_range(0.05..1.0))
-}
-
-/// A random colour whose luminance differs from `background`'s by at least 0.25, so the shape
-/// is always visible (the background texture moves the local luminance by at most about 0.15).
-fn contrasting_colour(rng: &mut impl Rng, background: Rgb) -> Rgb {
-    const MIN_CONTRAST: f32 = 0.25;
-    let bg = luminance(background);
-    for _ in 0..64 {
-        let c = random_colour(rng);
-        if (luminance(c) - bg).abs() >= MIN_CONTRAST {
-            return c;
-        }
-    }
-    // Practically unreachable (a mid-grey background leaves plenty of room); a light or dark
-    // version of a random hue always qualifies.
-    hsv(rng.gen(), rng.gen_range(0.0..0.5), if bg > 0.5 { 0.1 } else { 0.95 })
-}
-
-/// The background: a base colour plus one of four textures.
-struct Background {
-    /// Average colour, used for the contrast check.
-    mean: Rgb,
-    texture: Texture,
-}
-
-enum Texture {
-    Flat,
-    /// Linear blend from `mean − delta/2` to `mean + delta/2` along the unit `direction`.
-    Gradient { delta: Rgb, direction: [f32; 2], size: f32 },
-    /// `amplitude · tint · sin(2π · frequency · (u · p) + phase)`.
-    Stripes { amplitude: f32, tint: Rgb, normal: [f32; 2], frequency: f32, phase: f32 },
-    /// Smoothly interpolated random offsets on a coarse `grid × grid` lattice.
-    Noise { grid: usize, values: Vec<Rgb>, cell: f32 },
-}
-
-impl Background {
-    fn random(rng: &mut impl Rng, size: f32) -> Self {
-        let mean = hsv(rng.gen(), rng.gen_range(0.0..0.9), rng.gen_range(0.1..0.95));
-        let texture = match rng.gen_range(0..4) {
-            0 => Texture::Flat,
-            1 => {
-                let target = random_colour(rng);
-                let amount = rng.gen_range(0.1..0.3);
-                let delta = [0, 1, 2].map(|c| amount * (target[c] - mean[c]));
-                let (s, c) = rng.gen_range(0.0..TAU).sin_cos();
-                Texture::Gradient { delta, direction: [c, s], size }
-            }
-            2 => {
-                let (s, c) = rng.gen_range(0.0..TAU).sin_cos();
-                let tint = [0, 1, 2].map(|_| rng.gen_range(0.5..1.0));
-                Texture::Stripes {
-                    amplitude: rng.gen_range(0.04..0.12),
-                    tint,
-                    normal: [c, s],
-                    frequency: rng.gen_range(1.5..5.0) / size,
-                    phase: rng.gen_range(0.0..TAU),
-                }
-            }
-            _ => {
-                let grid = rng.gen_range(3..=6);
-                let amplitude = rng.gen_range(0.05..0.15);
-                let values = (0..grid * grid).map(|_| [0; 3].map(|_| amplitude * rng.gen_range(-1.0..1.0))).collect();
-                Texture::Noise { grid, values, cell: size / (grid - 1) as f32 }
-            }
-        };
-        Self { mean, texture }
-    }
-
-    /// Background colour at pixel position `(x, y)`.
-    fn at(&self, x: f32, y: f32) -> Rgb {
-        let m = self.mean;
-        match &self.texture {
-            Texture::Flat => m,
-            Texture::Gradient { delta, direction, size } => {
-                // t in [-0.5, 0.5] across the image (roughly), centred on the image centre.
-                let t = (direction[0] * (x - size / 2.0) + direction[1] * (y - size / 2.0)) / size;
-                [0, 1, 2].map(|c| m[c] + t * delta[c])
-            }
-            Texture::Stripes { amplitude, tint, normal, frequency, phase } => {
-                let w = amplitude * (TAU * frequency * (normal[0] * x + normal[1] * y) + phase).sin();
-                [0, 1, 2].map(|c| m[c] + w * tint[c])
-            }
-            Texture::Noise { grid, values, cell } => {
-                let (gx, gy) = (x / cell, y / cell);
-                let (i, j) = ((gx as usize).min(grid - 2), (gy as usize).min(grid - 2));
-                let (fx, fy) = (smoothstep(gx - i as f32), smoothstep(gy - j as f32));
-                let v = |a: usize, b: usize| values[b * grid + a];
-                let (v00, v10, v01, v11) = (v(i, j), v(i + 1, j), v(i, j + 1), v(i + 1, j + 1));
-                [0, 1, 2].map(|c| {
-                    let top = v00[c] + fx * (v10[c] - v00[c]);
-                    let bottom = v01[c] + fx * (v11[c] - v01[c]);
-                    m[c] + top + fy * (bottom - top)
-                })
-            }
-        }
-    }
-}
-
-/// `3t² − 2t³` on `[0, 1]`: an S-curve with zero slope at both ends.
-fn smoothstep(t: f32) -> f32 {
-    let t = t.clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
-
-/// A small anti-aliased disk of random colour, painted on the background (under the shape).
-struct Blob {
-    centre: [f32; 2],
-    radius: f32,
-    colour: Rgb,
-}
-
-impl Blob {
-    fn random(rng: &mut impl Rng, size: f32) -> Self {
-        let radius = rng.gen_range(0.03..0.07) * size; // 1–2.2 px at 32×32; shapes are ≥ 8 px
-        Self { centre: [rng.gen_range(0.0..size), rng.gen_range(0.0..size)], radius, colour: random_colour(rng) }
-    }
-
-    fn paint(&self, x: f32, y: f32, rgb: &mut Rgb) {
-        let dist = ((x - self.centre[0]).powi(2) + (y - self.centre[1]).powi(2)).sqrt() - self.radius;
-        let coverage = (0.5 - dist).clamp(0.0, 1.0);
-        for (v, &c) in rgb.iter_mut().zip(&self.colour) {
-            *v += coverage * (c - *v);
         }
     }
 }
@@ -582,13 +330,4 @@ mod tests {
         assert!((l.sdf([1.5, 1.5]) - 0.5).abs() < 1e-6);
     }
 
-    #[test]
-    fn pixel_noise_has_zero_mean_and_the_requested_std() {
-        let noise = PixelNoise { sigma: 0.05, seed: 7 };
-        let v: Vec<f32> = (0..100_000).map(|i| noise.at(i)).collect();
-        let mean = v.iter().sum::<f32>() / v.len() as f32;
-        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
-        assert!(mean.abs() < 1e-3, "mean {mean}");
-        assert!((std - 0.05).abs() < 1e-3, "std {std}");
-    }
 }

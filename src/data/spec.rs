@@ -1,18 +1,22 @@
-//! Which dataset to use, as written on the command line: `shapes`, `mnist:DIR`, `cifar10:DIR`, ….
+//! Which dataset to use, as written on the command line: `textures`, `shapes`, `mnist:DIR`,
+//! `cifar10:DIR`, ….
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::data::dataset::Splits;
-use crate::data::{cifar, folder, idx, stl10};
+use crate::data::procedural::ProceduralConfig;
+use crate::data::{cifar, folder, idx, shapes, stl10, textures};
 use crate::error::{Error, Result};
 
-/// A dataset selection: the built-in synthetic shapes, or a directory in one of the supported
-/// on-disk formats.
+/// A dataset selection: one of the two built-in procedural datasets, or a directory in one of
+/// the supported on-disk formats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatasetSpec {
-    /// Synthetic shapes generated in memory (not loaded from disk).
+    /// Patterned objects generated in memory (the default), see [`textures`].
+    Textures,
+    /// Silhouettes generated in memory, see [`shapes`].
     Shapes,
     /// MNIST IDX files, see [`idx`].
     Mnist(PathBuf),
@@ -30,12 +34,13 @@ pub enum DatasetSpec {
 
 /// The accepted forms, listed in error messages.
 pub const VALID_FORMS: &str =
-    "shapes | mnist:DIR | fashion-mnist:DIR | cifar10:DIR | cifar100:DIR | stl10:DIR | folder:DIR";
+    "textures | shapes | mnist:DIR | fashion-mnist:DIR | cifar10:DIR | cifar100:DIR | stl10:DIR | folder:DIR";
 
 impl DatasetSpec {
     /// The kind as written before the colon, e.g. `"cifar10"`.
     pub fn kind(&self) -> &'static str {
         match self {
+            DatasetSpec::Textures => "textures",
             DatasetSpec::Shapes => "shapes",
             DatasetSpec::Mnist(_) => "mnist",
             DatasetSpec::FashionMnist(_) => "fashion-mnist",
@@ -46,10 +51,10 @@ impl DatasetSpec {
         }
     }
 
-    /// The dataset directory, or `None` for [`DatasetSpec::Shapes`].
+    /// The dataset directory, or `None` for the built-in ones.
     pub fn dir(&self) -> Option<&Path> {
         match self {
-            DatasetSpec::Shapes => None,
+            DatasetSpec::Textures | DatasetSpec::Shapes => None,
             DatasetSpec::Mnist(d)
             | DatasetSpec::FashionMnist(d)
             | DatasetSpec::Cifar10(d)
@@ -59,26 +64,28 @@ impl DatasetSpec {
         }
     }
 
-    /// Loads the train and test splits with the matching loader; `None` for
-    /// [`DatasetSpec::Shapes`], which is generated rather than loaded. An image folder keeps
-    /// the size of its first image.
-    pub fn load_from_disk(&self) -> Option<Result<Splits>> {
-        Some(match self {
-            DatasetSpec::Shapes => return None,
+    /// Loads the train and test splits with the matching loader, or generates a built-in
+    /// dataset (10 000 / 2 000 images of 32×32 drawn from `seed`). An image folder keeps the
+    /// size of its first image.
+    pub fn load(&self, seed: u64) -> Result<Splits> {
+        let built_in = ProceduralConfig { seed, ..ProceduralConfig::default() };
+        match self {
+            DatasetSpec::Textures => Ok(textures::generate(&built_in)),
+            DatasetSpec::Shapes => Ok(shapes::generate(&built_in)),
             DatasetSpec::Mnist(d) => idx::load_mnist(d),
             DatasetSpec::FashionMnist(d) => idx::load_fashion_mnist(d),
             DatasetSpec::Cifar10(d) => cifar::load_cifar10(d),
             DatasetSpec::Cifar100(d) => cifar::load_cifar100(d),
             DatasetSpec::Stl10(d) => stl10::load_stl10(d),
             DatasetSpec::Folder(d) => folder::load_folder(d, None),
-        })
+        }
     }
 }
 
 impl FromStr for DatasetSpec {
     type Err = Error;
 
-    /// Parses `shapes` or `KIND:DIR`. The kind is case-insensitive; `DIR` is everything after
+    /// Parses `textures`, `shapes` or `KIND:DIR`. The kind is case-insensitive; `DIR` is everything after
     /// the first colon and must be an existing directory.
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
@@ -87,11 +94,12 @@ impl FromStr for DatasetSpec {
             None => (s.to_ascii_lowercase(), None),
         };
         let make: fn(PathBuf) -> DatasetSpec = match kind.as_str() {
-            "shapes" => {
+            "textures" | "shapes" => {
                 return match dir {
+                    None if kind == "textures" => Ok(DatasetSpec::Textures),
                     None => Ok(DatasetSpec::Shapes),
                     Some(_) => Err(Error::config(format!(
-                        "invalid dataset `{s}`: `shapes` takes no directory (expected one of: {VALID_FORMS})"
+                        "invalid dataset `{s}`: `{kind}` is built in and takes no directory (expected one of: {VALID_FORMS})"
                     ))),
                 };
             }
