@@ -229,7 +229,11 @@ pub fn parse(argv: &[String]) -> Result<Parsed> {
             let sub = matches.subcommand_matches("train").expect("the train subcommand");
             let settings = MethodConfig::from_matches(&args.method, sub)?;
             let out = args.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}", args.method)));
-            Ok(Parsed::Train(TrainRequest { run: RunConfig { train: args.train, method: settings }, out, resume: args.resume, quiet: args.quiet }))
+            // The dataset's recipe gives the view settings that the command line does not.
+            let given: Vec<&str> = crate::train::recipe::Recipe::KEYS.into_iter().filter(|id| sub.try_contains_id(id).unwrap_or(false) && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)).collect();
+            let mut run = RunConfig { train: args.train, method: settings, recipe: None };
+            run.apply_recipe(&given)?;
+            Ok(Parsed::Train(TrainRequest { run, out, resume: args.resume, quiet: args.quiet }))
         }
         other => Ok(Parsed::Other(other)),
     }

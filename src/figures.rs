@@ -96,7 +96,7 @@ impl Default for FiguresConfig {
             run_dir: PathBuf::from("runs/figures-simclr"),
             run: RunConfig {
                 train: TrainConfig { epochs: 2, train_images: 5000, test_images: 1000, ..TrainConfig::default() },
-                method: MethodConfig::SimClr(Default::default()),
+                ..RunConfig::new(MethodConfig::SimClr(Default::default()))
             },
             quiet: false,
         }

@@ -11,8 +11,10 @@
 //! differs from the loop's ([`crate::methods::Settings::train_defaults`]).
 
 use crate::error::{Error, Result};
+use crate::data::spec::DatasetSpec;
 use crate::methods::MethodConfig;
 use crate::train::optimizer::OptimizerKind;
+use crate::train::recipe::{recipe_for, AppliedRecipe};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -23,7 +25,7 @@ pub struct TrainConfig {
     /// Encoder: tiny-convnet, convnet, resnet or vit.
     #[arg(long)]
     pub encoder: String,
-    /// Dataset: shapes (built in), mnist:DIR, fashion-mnist:DIR, cifar10:DIR, cifar100:DIR, stl10:DIR, folder:DIR.
+    /// Dataset: textures or shapes (built in), mnist:DIR, fashion-mnist:DIR, cifar10:DIR, cifar100:DIR, stl10:DIR, folder:DIR.
     #[arg(long)]
     pub dataset: String,
     /// Passes over the training images.
@@ -118,6 +120,10 @@ impl TrainConfig {
 pub struct RunConfig {
     pub train: TrainConfig,
     pub method: MethodConfig,
+    /// The dataset's recipe and the settings it gave ([`RunConfig::apply_recipe`]); absent in
+    /// runs written before recipes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<AppliedRecipe>,
 }
 
 impl RunConfig {
@@ -131,7 +137,40 @@ impl RunConfig {
     /// assert_eq!(run.name(), "moco");
     /// ```
     pub fn new(method: MethodConfig) -> Self {
-        Self { train: method.train_defaults(), method }
+        let mut run = Self { train: method.train_defaults(), method, recipe: None };
+        run.apply_recipe(&[]).expect("the default dataset is built in");
+        run
+    }
+
+    /// The same run on `dataset`, with that dataset's recipe
+    /// ([`crate::train::recipe`]) in place of the previous one.
+    pub fn on_dataset(mut self, dataset: &str) -> Result<Self> {
+        self.train.dataset = dataset.to_string();
+        self.apply_recipe(&[])?;
+        Ok(self)
+    }
+
+    /// Gives the method the settings of the dataset's recipe ([`crate::train::recipe`]),
+    /// except those named in `keep` (the flags given on the command line), and records what it
+    /// set in [`RunConfig::recipe`].
+    pub fn apply_recipe(&mut self, keep: &[&str]) -> Result<()> {
+        let spec: DatasetSpec = self.train.dataset.parse()?;
+        let recipe = recipe_for(&spec);
+        let mut train = serde_json::to_value(&self.train).expect("settings serialise");
+        let mut method = serde_json::to_value(&self.method).expect("settings serialise");
+        let mut set = std::collections::BTreeMap::new();
+        for (key, value) in recipe.settings() {
+            if keep.contains(&key) {
+                continue;
+            }
+            if set_leaf(&mut train, key, &value) | set_leaf(&mut method, key, &value) {
+                set.insert(key.to_string(), value);
+            }
+        }
+        self.train = serde_json::from_value(train).expect("a recipe sets values of the settings' own types");
+        self.method = serde_json::from_value(method).expect("a recipe sets values of the settings' own types");
+        self.recipe = Some(AppliedRecipe { name: recipe.name.to_string(), set });
+        Ok(())
     }
 
     /// The default run of the method called `name` (`--method NAME` with no other flag).
@@ -197,7 +236,7 @@ impl RunConfig {
         }
         let train: TrainConfig = serde_json::from_value(serde_json::Value::Object(train)).map_err(|e| format!("an old-style config: {e}"))?;
         let method: MethodConfig = serde_json::from_value(method_json).map_err(|e| format!("an old-style config: {e}"))?;
-        Ok(Self { train, method })
+        Ok(Self { train, method, recipe: None })
     }
 }
 

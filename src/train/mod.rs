@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod optimizer;
 pub mod progress;
+pub mod recipe;
 pub mod schedule;
 pub mod trace;
 pub mod trainer;
