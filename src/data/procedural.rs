@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::ImageDataset;
+use crate::image::Image;
 
 /// Size and seed of the generated dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +85,7 @@ pub(crate) fn generate_split_with(
     split: Split,
     render: impl Fn(usize, usize, &mut StdRng, &mut [f32]) + Sync,
 ) -> ImageDataset {
+    assert!(size >= 8, "{prefix}: images must be at least 8 pixels wide, got {size}");
     let classes = class_names.len();
     let names = class_names.iter().map(|s| s.to_string()).collect();
     let mut ds = ImageDataset::new(format!("{prefix}/{}", split.name()), 3, size, size, names);
@@ -119,6 +121,13 @@ pub(crate) fn stream_seed(seed: u64, split: Split, index: u64) -> u64 {
 }
 
 
+/// A `size × size` RGB image drawn by `render` into its CHW pixels.
+pub(crate) fn render_image(size: usize, render: impl FnOnce(&mut [f32])) -> Image {
+    let mut data = vec![0.0; 3 * size * size];
+    render(&mut data);
+    Image::from_vec(3, size, size, data)
+}
+
 /// An RGB colour, components in `[0, 1]`.
 pub(crate) type Rgb = [f32; 3];
 
@@ -142,6 +151,16 @@ impl PixelNoise {
         let sum: u32 = (0..4).map(|k| ((bits >> (16 * k)) & 0xffff) as u32).sum();
         let uniform_sum = sum as f32 / 65_536.0;
         (uniform_sum - 2.0) * (3.0f32.sqrt() * self.sigma)
+    }
+
+    /// Writes pixel `i` (row-major within a plane of `plane` values) of a CHW image: `rgb` plus
+    /// this noise, clamped to `[0, 1]`.
+    #[inline]
+    pub(crate) fn write_pixel(&self, out: &mut [f32], plane: usize, i: usize, rgb: Rgb) {
+        for (c, &v) in rgb.iter().enumerate() {
+            let j = c * plane + i;
+            out[j] = (v + self.at(j as u64)).clamp(0.0, 1.0);
+        }
     }
 }
 

@@ -33,7 +33,7 @@ use rand::Rng;
 
 use crate::data::dataset::{ImageDataset, Splits};
 pub use crate::data::procedural::Split;
-use crate::data::procedural::{contrasting_colour, ProceduralConfig, generate_split_with, Background, Blob, PixelNoise};
+use crate::data::procedural::{contrasting_colour, ProceduralConfig, generate_split_with, render_image, Background, Blob, PixelNoise};
 use crate::image::Image;
 
 /// The class names, in label order: label `i` means the image shows `CLASS_NAMES[i]`.
@@ -58,16 +58,13 @@ pub fn generate(cfg: &ShapesConfig) -> Splits {
 
 /// Generates one split (see [`generate`]).
 pub fn generate_split(cfg: &ShapesConfig, split: Split) -> ImageDataset {
-    assert!(cfg.size >= 8, "shapes: images must be at least 8 pixels wide, got {}", cfg.size);
-    generate_split_with("shapes", &CLASS_NAMES, cfg.count(split), cfg.size, cfg.seed, split, |label, size, rng, out| render_into(label, size, rng, out))
+    generate_split_with("shapes", &CLASS_NAMES, cfg.count(split), cfg.size, cfg.seed, split, render_into)
 }
 
 /// Renders one random `size × size` RGB image of class `label` (an index into [`CLASS_NAMES`]),
 /// drawing every nuisance factor from `rng`.
 pub fn render(label: usize, size: usize, rng: &mut impl Rng) -> Image {
-    let mut data = vec![0.0; 3 * size * size];
-    render_into(label, size, rng, &mut data);
-    Image::from_vec(3, size, size, data)
+    render_image(size, |out| render_into(label, size, rng, out))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,11 +118,7 @@ fn render_into(label: usize, size: usize, rng: &mut impl Rng, out: &mut [f32]) {
                 }
             }
 
-            let i = y * size + x;
-            for (c, &v) in rgb.iter().enumerate() {
-                let j = c * plane + i;
-                out[j] = (v + noise.at(j as u64)).clamp(0.0, 1.0);
-            }
+            noise.write_pixel(out, plane, y * size + x, rgb);
         }
     }
 }

@@ -32,7 +32,7 @@ use std::f32::consts::TAU;
 use rand::Rng;
 
 use crate::data::dataset::{ImageDataset, Splits};
-use crate::data::procedural::{contrasting_colour, generate_split_with, random_colour, splitmix64, Background, Blob, PixelNoise, ProceduralConfig, Split};
+use crate::data::procedural::{contrasting_colour, generate_split_with, render_image, random_colour, splitmix64, Background, Blob, PixelNoise, ProceduralConfig, Split};
 use crate::image::Image;
 
 /// The class names, in label order: label `i` means the object is covered with `CLASS_NAMES[i]`.
@@ -53,16 +53,13 @@ pub fn generate(cfg: &ProceduralConfig) -> Splits {
 
 /// Generates one split (see [`generate`]).
 pub fn generate_split(cfg: &ProceduralConfig, split: Split) -> ImageDataset {
-    assert!(cfg.size >= 8, "textures: images must be at least 8 pixels wide, got {}", cfg.size);
     generate_split_with("textures", &CLASS_NAMES, cfg.count(split), cfg.size, cfg.seed, split, render_into)
 }
 
 /// Renders one random `size × size` RGB image of class `label` (an index into [`CLASS_NAMES`]),
 /// drawing every nuisance factor from `rng`.
 pub fn render(label: usize, size: usize, rng: &mut impl Rng) -> Image {
-    let mut data = vec![0.0; 3 * size * size];
-    render_into(label, size, rng, &mut data);
-    Image::from_vec(3, size, size, data)
+    render_image(size, |out| render_into(label, size, rng, out))
 }
 
 /// Renders one image into `out` (CHW, `3 × size × size`).
@@ -105,11 +102,7 @@ fn render_into(label: usize, size: usize, rng: &mut impl Rng, out: &mut [f32]) {
             for blob in &occluders {
                 blob.paint(px, py, &mut rgb);
             }
-            let i = y * size + x;
-            for (c, &v) in rgb.iter().enumerate() {
-                let j = c * plane + i;
-                out[j] = (v + noise.at(j as u64)).clamp(0.0, 1.0);
-            }
+            noise.write_pixel(out, plane, y * size + x, rgb);
         }
     }
 }
