@@ -101,6 +101,9 @@ pub struct ExperimentArgs {
     /// Encoder of every run.
     #[arg(long)]
     pub encoder: Option<String>,
+    /// Dataset of every run, with its recipe (docs/usage.md) [default: shapes].
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// Seed of the first run of each setting.
     #[arg(long)]
     pub seed: Option<u64>,

@@ -218,7 +218,8 @@ pub fn barlow_cross_correlation(seed: u64) -> Result<CrossCorrelationFigure> {
     type Net = BarlowTwins<crate::nn::TinyConvNet<run::Dev>, 128, 512, 128, f32, run::Dev>;
     let dev = run::Dev::seed_from_u64(seed);
     let mut model = Net::build(&dev);
-    model.configure(&barlow::Config::default());
+    // The default run's settings: the method's defaults with the `shapes` recipe.
+    model.configure(RunConfig::for_method("barlow")?.settings::<barlow::Config>());
     let test = shapes::generate_split(&ShapesConfig { n_train: 0, n_test: CROSS_CORRELATION_IMAGES, seed, ..ShapesConfig::default() }, Split::Test);
     let images: Vec<_> = (0..test.len()).map(|i| test.image(i)).collect();
     let views = model.views(test.height).views_batch(&images, seed)?;
@@ -558,6 +559,13 @@ impl ExperimentRow {
 }
 
 impl Experiment {
+    /// The dataset its runs trained on, from the first run's saved settings.
+    pub fn dataset(&self) -> Option<&str> {
+        let config = self.settings.get("runs")?.get(0)?.get("config")?;
+        // Runs saved since methods have their own settings nest the loop's under "train".
+        config.get("train").unwrap_or(config).get("dataset")?.as_str()
+    }
+
     /// Reads and checks an experiment file: at least one row, accuracies in `[0, 1]`. Errors
     /// name the file.
     pub fn load(path: &Path) -> Result<Self> {

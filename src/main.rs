@@ -40,6 +40,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), Error> {
     base.epochs = args.epochs.unwrap_or(base.epochs);
     base.train_images = args.train_images.unwrap_or(base.train_images);
     base.encoder = args.encoder.unwrap_or(base.encoder);
+    base.dataset = args.dataset.unwrap_or(base.dataset);
     base.seed = args.seed.unwrap_or(base.seed);
     let (runs, out) = experiments::default_dirs();
     let out = args.out.unwrap_or(out);

@@ -577,3 +577,17 @@ fn a_tiny_deepcluster_sweep_keeps_its_clusterings() {
     let page = selfsup::experiments::markdown_section(&back, "../results/experiments");
     assert!(page.contains("](../results/experiments/deepcluster-collapse-clusters.png)"), "{page}");
 }
+
+#[test]
+fn an_experiment_on_another_dataset_takes_that_datasets_recipe() {
+    let crop = |dataset: &str| -> Vec<f64> {
+        let base = TrainConfig { dataset: dataset.into(), ..selfsup::experiments::default_base() };
+        let sweep = sweep("augmentations", &base).unwrap();
+        sweep.settings.iter().map(|s| s.config.settings::<simclr::Config>().views.crop_min_scale).collect()
+    };
+    // crop + colour, no colour jitter, no crop, neither.
+    assert_eq!(crop("shapes"), [0.8, 0.8, 1.0, 1.0]);
+    assert_eq!(crop("textures"), [0.2, 0.2, 1.0, 1.0]);
+    let bad = TrainConfig { dataset: "nope".into(), ..selfsup::experiments::default_base() };
+    assert!(sweep("augmentations", &bad).is_err());
+}

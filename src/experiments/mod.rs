@@ -109,6 +109,7 @@ pub fn default_train_images(name: &str) -> usize {
 /// encoder, seed). `base.epochs == 0` means each method's own number of epochs,
 /// `base.train_images == 0` the experiment's [`default_train_images`].
 pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
+    base.dataset.parse::<crate::data::spec::DatasetSpec>()?;
     let base = &TrainConfig {
         train_images: if base.train_images == 0 { default_train_images(name) } else { base.train_images },
         ..base.clone()
@@ -116,15 +117,18 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
     // Each method's whole recipe (`RunConfig::for_method`: its settings, optimiser and
     // epochs), with the experiment's budget (dataset, images, encoder, seed, and epochs if set)
     // from `base`.
+    // The dataset's recipe (crop range, ...) is applied before the experiment changes its one
+    // setting.
     let with = |method: &str| {
         let mut run = RunConfig::for_method(method).expect("the experiments train registered methods");
-        let recipe = &mut run.train;
-        recipe.epochs = if base.epochs == 0 { recipe.epochs } else { base.epochs };
-        recipe.encoder = base.encoder.clone();
-        recipe.dataset = base.dataset.clone();
-        recipe.seed = base.seed;
-        recipe.train_images = base.train_images;
-        recipe.test_images = base.test_images;
+        run.train.dataset = base.dataset.clone();
+        run.apply_recipe(&[]).expect("the dataset is checked before the sweep is built");
+        let train = &mut run.train;
+        train.epochs = if base.epochs == 0 { train.epochs } else { base.epochs };
+        train.encoder = base.encoder.clone();
+        train.seed = base.seed;
+        train.train_images = base.train_images;
+        train.test_images = base.test_images;
         run
     };
     let sweep = match name {
@@ -792,6 +796,9 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     let total: f64 = e.rows.iter().map(|r| r.wall_seconds * r.knn_runs.len().max(1) as f64).sum();
     let command = if seeds > 1 { format!("selfsup experiment {} --seeds {seeds}", e.experiment) } else { format!("selfsup experiment {}", e.experiment) };
     let mut s = format!("## `{}`\n\nThe lecture's claim: {claim}. Reproduce: `{command}` ({:.1} min here).\n\n", e.experiment, total / 60.0);
+    if let Some(dataset) = e.dataset() {
+        s += &format!("Measured on `{dataset}`.\n\n");
+    }
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
     if e.rows.iter().any(|r| !r.collapse_trace.is_empty()) {
         s += &format!("The collapse std over training (`1/√d` dashed):\n\n![{0} over training]({image_dir}/{0}-trace.png)\n\n", e.experiment);
@@ -838,12 +845,12 @@ pub fn write_page(results_dir: &Path, page: &Path) -> Result<()> {
     let mut s = String::from(
         "# Experiments: the lecture's claims, measured\n\n\
          *This page is written by `selfsup experiment NAME` from `results/experiments/*.json`; do not edit it by hand.*\n\n\
-         Each experiment trains one method several times on the built-in dataset, changing one \
-         setting, and evaluates every run on the 2 000 test images (weighted kNN, k = 20, T = 0.1; \
-         linear probe) against the same encoder at random initialisation. Every run uses its \
-         method's own defaults (its `Config` and budget); runs are deterministic for a seed and \
-         a thread count. `--seeds N` repeats every setting with N seeds; `--rejudge` recomputes a \
-         saved verdict. Wall times depend on the machine and its load (2-core CPU here).\n\n",
+         Each experiment trains one method several times on the built-in dataset (`--dataset` \
+         picks another, with its recipe), changing one setting, and evaluates every run on the \
+         2 000 test images (weighted kNN, k = 20, T = 0.1; linear probe) against the same encoder \
+         at random initialisation. Every run uses its method's own defaults (its `Config` and \
+         budget); runs are deterministic for a seed and a thread count. `--seeds N` repeats every \
+         setting with N seeds; `--rejudge` recomputes a saved verdict. Wall times depend on the machine and its load (2-core CPU here).\n\n",
     );
     let relative = pathdiff(page, results_dir);
     for name in EXPERIMENTS {
