@@ -591,3 +591,15 @@ fn an_experiment_on_another_dataset_takes_that_datasets_recipe() {
     let bad = TrainConfig { dataset: "nope".into(), ..selfsup::experiments::default_base() };
     assert!(sweep("augmentations", &bad).is_err());
 }
+
+#[test]
+fn the_saved_textures_augmentation_experiment_is_on_textures_and_its_verdict_follows_its_numbers() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/textures/augmentations.json");
+    let saved = Experiment::load(&path).unwrap();
+    assert_eq!(saved.dataset(), Some("textures"));
+    assert_eq!(saved.rows.len(), 4);
+    assert!(saved.rows.iter().all(|r| r.knn_runs.len() == 3), "three seeds per setting");
+    let again = verdict(&saved.experiment, &saved);
+    assert_eq!(again, saved.verdict);
+    assert!(saved.verdict.starts_with("Reproduces"), "{}", saved.verdict);
+}
