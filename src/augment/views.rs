@@ -19,8 +19,8 @@ pub struct ViewConfig {
 }
 
 impl Default for ViewConfig {
-    /// Colour strength 1 (SimCLR's value for ImageNet) and crops of 20–100% of the image
-    /// (SimCLR's range for 32-px images): the `natural` recipe. Other datasets get theirs
+    /// Colour strength 1 (SimCLR's value for ImageNet) and crops of 20–100% of the image (a
+    /// common choice at 32 px): the `natural` recipe. Other datasets get theirs
     /// from [`crate::train::recipe`].
     fn default() -> Self {
         Self { color_strength: 1.0, crop_min_scale: 0.2 }
