@@ -101,7 +101,7 @@ pub struct ExperimentArgs {
     /// Encoder of every run.
     #[arg(long)]
     pub encoder: Option<String>,
-    /// Dataset of every run, with its recipe (docs/usage.md) [default: shapes].
+    /// Dataset of every run, with its recipe (docs/usage.md) [default: textures].
     #[arg(long)]
     pub dataset: Option<String>,
     /// Seed of the first run of each setting.

@@ -5,9 +5,9 @@
 //!
 //! | file | what | from |
 //! |---|---|---|
-//! | `shapes-samples.png` | two images of each class of the built-in dataset, columns named by class | [`crate::data::shapes`], [`crate::plot::ImageGrid`] |
-//! | `augmentation-grid.png` | four images and five SimCLR views of each (the training defaults), rows and columns named | [`crate::plot::augmentation_grid`] |
-//! | `augmentation-grid-strong.png` | the same with the paper's crops (area ≥ 8%) | same |
+//! | `textures-samples.png`, `shapes-samples.png` | two images of each class of each built-in dataset (`textures` is the default), columns named by class | [`crate::data::textures`], [`crate::data::shapes`], [`crate::plot::ImageGrid`] |
+//! | `augmentation-grid.png` | four `textures` images and five SimCLR views of each (the default recipe: crops of 20–100%), rows and columns named | [`crate::plot::augmentation_grid`] |
+//! | `augmentation-grid-strong.png` | the same with the ImageNet paper's crops (area ≥ 8%) | same |
 //! | `infonce-temperature.png` | softmax over `[q·k⁺, q·k⁻…]/τ` for several τ, with the InfoNCE loss | [`crate::methods::contrastive_logits`], [`crate::methods::info_nce`] |
 //! | `simclr-retrieval.png` | 6 test images and their 5 nearest training images in raw pixels, at random init and after SimCLR, framed by class match | a short SimCLR run (or `--checkpoint`), [`crate::plot::retrieval_grid`] |
 //! | `simclr-tsne.png`, `random-init-tsne.png` | t-SNE map of the test features `f(x)`, by class, with its 2-D kNN accuracy | same, [`crate::plot::tsne_map`] |
@@ -24,7 +24,7 @@
 //! | `multicrop-views.png` | test images with their 2 global and 6 local crops | [`clustering::multicrop_views`], [`crate::augment::MultiCrop`] |
 //! | `simclr-kmeans.png`, `random-init-kmeans.png` | k-means (k = 10) on the test features, on their PCA map, coloured by class and by cluster, with the clusters' NMI with the classes | the short SimCLR run, [`clustering::cluster_map`], [`crate::eval::kmeans`] |
 //!
-//! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, part 2's
+//! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, the augmentations, part 2's
 //! `barlow-lambda`, `kd-temperature`, `byol-collapse`, and part 3's `deepcluster-collapse`,
 //! `swav-equipartition`, `multi-crop`) are required: if a JSON is absent,
 //! [`FiguresReport::check`] fails with a message that names it. The other experiments are
@@ -38,7 +38,9 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Pipeline, Transform};
-use crate::data::shapes::{self, ShapesConfig, Split, NUM_CLASSES};
+use crate::data::procedural::{ProceduralConfig, Split};
+use crate::data::shapes::{self, NUM_CLASSES};
+use crate::data::textures;
 use crate::error::{Error, Result};
 use crate::eval::kmeans::ClusterBalance;
 use crate::eval::TsneConfig;
@@ -58,7 +60,7 @@ use crate::train::{RunConfig, TrainConfig};
 /// deck, the part-2 experiments in the deck on learning without negatives, the part-3 ones in
 /// the clustering deck).
 pub const REQUIRED_EXPERIMENTS: &[&str] =
-    &["moco-momentum", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
+    &["moco-momentum", "augmentations", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
 /// Experiments drawn when their JSON exists.
 pub const OPTIONAL_EXPERIMENTS: &[&str] = &["negatives", "temperature", "augmentations", "mochi"];
 
@@ -218,9 +220,9 @@ pub fn barlow_cross_correlation(seed: u64) -> Result<CrossCorrelationFigure> {
     type Net = BarlowTwins<crate::nn::TinyConvNet<run::Dev>, 128, 512, 128, f32, run::Dev>;
     let dev = run::Dev::seed_from_u64(seed);
     let mut model = Net::build(&dev);
-    // The default run's settings: the method's defaults with the `shapes` recipe.
+    // The default run's settings on the default dataset (`textures`, its recipe applied).
     model.configure(RunConfig::for_method("barlow")?.settings::<barlow::Config>());
-    let test = shapes::generate_split(&ShapesConfig { n_train: 0, n_test: CROSS_CORRELATION_IMAGES, seed, ..ShapesConfig::default() }, Split::Test);
+    let test = textures::generate_split(&ProceduralConfig { n_train: 0, n_test: CROSS_CORRELATION_IMAGES, seed, ..ProceduralConfig::default() }, Split::Test);
     let images: Vec<_> = (0..test.len()).map(|i| test.image(i)).collect();
     let views = model.views(test.height).views_batch(&images, seed)?;
     let z = model.branch.forward_train(stack_views(&dev, &views)).as_vec();
@@ -271,20 +273,25 @@ pub fn byol_tau_schedule() -> Result<Figure> {
     line_chart(&series, &chart)
 }
 
-/// The dataset samples and the augmentation grids.
+/// The dataset samples (both built-in datasets) and the augmentation grids (on `textures`, the
+/// default).
 fn dataset_figures(cfg: &FiguresConfig, report: &mut FiguresReport) -> Result<()> {
-    let data = shapes::generate_split(&ShapesConfig { n_train: 200, seed: cfg.run.train.seed, ..ShapesConfig::default() }, Split::Train);
-    // Two rows: the first image of every class, then the second.
-    let pairs = first_per_class(&data.labels, NUM_CLASSES, 2);
-    let ordered: Vec<_> = (0..2).flat_map(|row| pairs.chunks(2).map(move |pair| pair[row])).map(|i| data.image(i)).collect();
-    let samples = ImageGrid::new(&ordered, NUM_CLASSES).scale(3).row_labels(&["1st image", "2nd image"]).col_labels(&data.class_names).draw()?;
-    report.save(&samples, &cfg.out, "shapes-samples.png")?;
+    let small = ProceduralConfig { n_train: 200, seed: cfg.run.train.seed, ..ProceduralConfig::default() };
+    let textures = textures::generate_split(&small, Split::Train);
+    for (data, name) in [(&textures, "textures-samples.png"), (&shapes::generate_split(&small, Split::Train), "shapes-samples.png")] {
+        // Two rows: the first image of every class, then the second.
+        let pairs = first_per_class(&data.labels, NUM_CLASSES, 2);
+        let ordered: Vec<_> = (0..2).flat_map(|row| pairs.chunks(2).map(move |pair| pair[row])).map(|i| data.image(i)).collect();
+        let samples = ImageGrid::new(&ordered, NUM_CLASSES).scale(3).row_labels(&["1st image", "2nd image"]).col_labels(&data.class_names).draw()?;
+        report.save(&samples, &cfg.out, name)?;
+    }
 
-    let originals: Vec<_> = first_per_class(&data.labels, NUM_CLASSES, 1).into_iter().take(4).map(|i| data.image(i)).collect();
-    let size = data.height;
+    let originals: Vec<_> = first_per_class(&textures.labels, NUM_CLASSES, 1).into_iter().take(4).map(|i| textures.image(i)).collect();
+    let size = textures.height;
+    let simclr = RunConfig::for_method("simclr")?;
     let grids = [
-        ("augmentation-grid.png", "training defaults", cfg.run.settings::<crate::methods::simclr::Config>().views.simclr(size)),
-        ("augmentation-grid-strong.png", "the paper's crops (area >= 8%)", Pipeline::simclr(size)),
+        ("augmentation-grid.png", "training defaults (crops of 20-100%)", simclr.settings::<crate::methods::simclr::Config>().views.simclr(size)),
+        ("augmentation-grid-strong.png", "the ImageNet paper's crops (area >= 8%)", Pipeline::simclr_with(size, 1.0, 0.08)),
     ];
     for (name, what, pipeline) in grids {
         let grid = augmentation_grid(&originals, &pipeline as &dyn Transform, 5, cfg.run.train.seed, &format!("SimCLR views, {what}"))?;

@@ -101,7 +101,8 @@ fn dim_beats_random_init_by_a_clear_margin() {
     // this budget it measured kNN 27.1% and linear 39.3% vs 20.7% and 29.4% at random init
     // (SimCLR: kNN 34.5%). The default 4-epoch run on 10 000 images goes further.
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = RunConfig::for_method("dim").unwrap();
+    // Measured on `shapes` (CI checks the default run on the default dataset).
+    let mut cfg = RunConfig::for_method("dim").unwrap().on_dataset("shapes").unwrap();
     cfg.train = TrainConfig { epochs: 2, train_images: 5_000, test_images: 1_000, ..cfg.train };
     let s = run::train(&cfg, dir.path(), false, true).unwrap();
     println!("{}", s.line());

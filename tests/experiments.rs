@@ -106,12 +106,49 @@ fn the_experiments_page_shows_every_saved_experiment() {
     assert!(text.contains("## `mochi`") && !text.contains("## `temperature`"), "only saved experiments appear:\n{text}");
 }
 
+/// The page's command trains the saved runs again: `--dataset` when they were not on the default
+/// dataset, `--epochs` / `--train-images` when today's defaults would change their budget, and a
+/// sentence when no flag can.
+#[test]
+fn the_reproduce_command_gives_the_saved_runs_their_dataset_and_budget_back() {
+    use selfsup::experiments::{markdown_section, sweep};
+    let saved_with = |dataset: &str, change: &dyn Fn(&mut TrainConfig)| {
+        let mut base = TrainConfig { dataset: dataset.into(), ..selfsup::experiments::default_base() };
+        change(&mut base);
+        let s = sweep("temperature", &base).unwrap();
+        let mut e = experiment("temperature", 0.2, vec![row("0.1", 0.1, 0.5)]);
+        e.settings = serde_json::json!({"claim": "c", "runs": s.settings.iter().map(|r| serde_json::json!({"label": r.label, "config": r.config})).collect::<Vec<_>>()});
+        markdown_section(&e, "img")
+    };
+    let today = saved_with(selfsup::train::DEFAULT_DATASET, &|_| ());
+    assert!(today.contains("Reproduce: `selfsup experiment temperature` ("), "{today}");
+    let shapes = saved_with("shapes", &|_| ());
+    assert!(shapes.contains("Reproduce: `selfsup experiment temperature --dataset shapes` ("), "{shapes}");
+    let older = saved_with("shapes", &|b| {
+        b.epochs = 4;
+        b.train_images = 5000;
+    });
+    assert!(older.contains("Reproduce: `selfsup experiment temperature --dataset shapes --epochs 4 --train-images 5000` ("), "{older}");
+    assert!(!older.contains("budgets of their day"), "{older}");
+    // Runs of different epochs that no single --epochs gives back.
+    let mixed = {
+        let s = sweep("negatives", &TrainConfig { epochs: 3, ..selfsup::experiments::default_base() }).unwrap();
+        let mut runs: Vec<_> = s.settings.iter().map(|r| serde_json::json!({"label": r.label, "config": r.config})).collect();
+        runs[0]["config"]["train"]["epochs"] = serde_json::json!(1);
+        let mut e = experiment("negatives", 0.2, vec![row("a", 1.0, 0.5)]);
+        e.settings = serde_json::json!({"claim": "c", "runs": runs});
+        markdown_section(&e, "img")
+    };
+    assert!(mixed.contains("budgets of their day"), "{mixed}");
+}
+
 #[test]
 fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_every_image() {
     use selfsup::experiments::default_base;
     for (name, method, images) in [
         ("moco-momentum", "moco", 10_000),
-        ("temperature", "simclr", 5000),
+        ("temperature", "simclr", 10_000),
+        ("augmentations", "simclr", 10_000),
         ("negatives", "simclr", 10_000),
         ("negatives", "moco", 10_000),
         ("mochi", "moco", 10_000),
@@ -130,7 +167,7 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
             assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
             assert_eq!(train.lr, default.lr, "{name}: {}", r.label);
             // Only the swept setting differs from the method's own settings.
-            let swept = ["momentum", "queue_size", "tau", "lambda", "ablation"];
+            let swept: &[&str] = if name == "augmentations" { &["color_strength", "crop_min_scale"] } else { &["momentum", "queue_size", "tau", "lambda", "ablation"] };
             let differs: Vec<String> = selfsup::train::config::leaves(&serde_json::to_value(&r.config.method).unwrap())
                 .into_iter()
                 .zip(selfsup::train::config::leaves(&serde_json::to_value(&recipe.method).unwrap()))
@@ -593,10 +630,11 @@ fn an_experiment_on_another_dataset_takes_that_datasets_recipe() {
 }
 
 #[test]
-fn the_saved_textures_augmentation_experiment_is_on_textures_and_its_verdict_follows_its_numbers() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/textures/augmentations.json");
+fn the_saved_augmentation_experiment_is_on_the_default_dataset_and_its_verdict_follows_its_numbers() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/experiments/augmentations.json");
     let saved = Experiment::load(&path).unwrap();
     assert_eq!(saved.dataset(), Some("textures"));
+    assert_eq!(saved.dataset(), Some(selfsup::train::DEFAULT_DATASET));
     assert_eq!(saved.rows.len(), 4);
     assert!(saved.rows.iter().all(|r| r.knn_runs.len() == 3), "three seeds per setting");
     let again = verdict(&saved.experiment, &saved);

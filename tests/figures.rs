@@ -27,6 +27,7 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
     };
     let report = generate(&cfg).unwrap();
     for name in [
+        "textures-samples.png",
         "shapes-samples.png",
         "augmentation-grid.png",
         "augmentation-grid-strong.png",

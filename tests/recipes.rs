@@ -4,7 +4,7 @@
 use selfsup::augment::ViewConfig;
 use selfsup::cli::{parse, Parsed};
 use selfsup::data::spec::VALID_FORMS;
-use selfsup::methods::{byol, simclr, swav};
+use selfsup::methods::{barlow, byol, simclr, swav};
 use selfsup::train::recipe::{recipe_for, RECIPES};
 use selfsup::train::RunConfig;
 
@@ -21,6 +21,7 @@ fn views(run: &RunConfig) -> ViewConfig {
         "simclr" => run.settings::<simclr::Config>().views,
         "byol" => run.settings::<byol::Config>().views,
         "swav" => run.settings::<swav::Config>().views,
+        "barlow" => run.settings::<barlow::Config>().views,
         other => panic!("no views for {other} in this test"),
     }
 }
@@ -47,16 +48,19 @@ fn every_dataset_kind_has_exactly_one_recipe() {
 }
 
 #[test]
-fn the_default_run_records_its_recipe_and_textures_gets_the_papers_crop_range() {
+fn the_default_run_is_on_textures_with_the_papers_crop_range_and_records_its_recipe() {
     let run = run_of(&["train"]);
-    assert_eq!(run.train.dataset, "shapes");
-    assert_eq!(views(&run).crop_min_scale, 0.8);
+    assert_eq!(run.train.dataset, "textures");
+    assert_eq!(run.train.dataset, selfsup::train::DEFAULT_DATASET);
+    assert_eq!(views(&run).crop_min_scale, 0.2);
+    assert_eq!(run.train.epochs, 8, "SimCLR's own budget");
     let recipe = run.recipe.as_ref().expect("a recipe is recorded");
-    assert_eq!(recipe.name, "silhouettes");
-    assert_eq!(recipe.set.get("crop_min_scale"), Some(&serde_json::json!(0.8)));
-    let textures = run_of(&["train", "--dataset", "textures"]);
-    assert_eq!(views(&textures).crop_min_scale, 0.2);
-    assert_eq!(textures.recipe.as_ref().unwrap().name, "natural");
+    assert_eq!(recipe.name, "natural");
+    assert_eq!(recipe.set.get("crop_min_scale"), Some(&serde_json::json!(0.2)));
+    assert_eq!(run, run_of(&["train", "--dataset", "textures"]));
+    let shapes = run_of(&["train", "--dataset", "shapes"]);
+    assert_eq!(views(&shapes).crop_min_scale, 0.8);
+    assert_eq!(shapes.recipe.as_ref().unwrap().name, "silhouettes");
     // The library's default run is the command line's.
     assert_eq!(RunConfig::for_method("simclr").unwrap(), run);
 }
@@ -65,7 +69,7 @@ fn the_default_run_records_its_recipe_and_textures_gets_the_papers_crop_range() 
 fn the_dataset_picks_the_recipe_and_a_flag_on_the_command_line_wins() {
     let shapes = run_of(&["train", "--dataset", "shapes"]);
     assert_eq!(views(&shapes).crop_min_scale, 0.8);
-    assert_eq!(shapes.train.epochs, 4, "the silhouettes recipe keeps the method's budget");
+    assert_eq!(shapes.train.epochs, 8, "the silhouettes recipe keeps the method's budget");
     assert_eq!(views(&shapes).color_strength, 1.0, "the silhouettes recipe keeps the method's colour strength");
     assert_eq!(shapes.recipe.as_ref().unwrap().name, "silhouettes");
 
@@ -89,8 +93,26 @@ fn the_dataset_picks_the_recipe_and_a_flag_on_the_command_line_wins() {
     assert_eq!(run_of(&["train", "--dataset", &mnist, "--epochs", "3"]).train.epochs, 3);
 
     // Photos keep the method's own colour strength (BYOL's 2.0 on the built-in default too).
-    let cifar = run_of(&["train", "--method", "byol", "--dataset", &format!("cifar10:{}", some_dir())]);
-    assert_eq!((views(&cifar).crop_min_scale, views(&cifar).color_strength), (0.2, 2.0));
+    let cifar10 = format!("cifar10:{}", some_dir());
+    let cifar = run_of(&["train", "--method", "byol", "--dataset", &cifar10]);
+    assert_eq!((views(&cifar).crop_min_scale, views(&cifar).color_strength), (0.8, 2.0));
+    assert_eq!(views(&run_of(&["train", "--dataset", &cifar10])).crop_min_scale, 0.2);
+    // The methods without negatives keep crops of 80-100% on natural data (the recipe's
+    // exception), unless the flag is given; on digits they take the recipe's 0.5 like every method.
+    let natural = recipe_for(&"textures".parse().unwrap());
+    assert_eq!(natural.crop_min_scale_for("simclr"), 0.2);
+    for method in ["barlow", "byol", "deepcluster", "swav"] {
+        assert_eq!(natural.crop_min_scale_for(method), 0.8, "{method}");
+    }
+    for method in ["instdisc", "dim", "cpc", "moco-v1", "moco", "simclr", "mochi"] {
+        assert_eq!(natural.crop_min_scale_for(method), 0.2, "{method}");
+    }
+    assert_eq!(views(&run_of(&["train", "--method", "byol"])).crop_min_scale, 0.8);
+    let barlow = run_of(&["train", "--method", "barlow"]);
+    assert_eq!(barlow.recipe.as_ref().unwrap().set.get("crop_min_scale"), Some(&serde_json::json!(0.8)));
+    let flagged = run_of(&["train", "--method", "barlow", "--crop-min-scale", "0.2"]);
+    assert!(flagged.recipe.as_ref().unwrap().set.is_empty());
+    assert_eq!(views(&run_of(&["train", "--method", "barlow", "--dataset", &mnist])).crop_min_scale, 0.5);
     // SwAV's global crops follow the recipe as well.
     assert_eq!(views(&run_of(&["train", "--method", "swav", "--dataset", "shapes"])).crop_min_scale, 0.8);
 }

@@ -13,7 +13,7 @@ pub struct ViewConfig {
     /// Colour-jitter strength s: jitter (0.8s, 0.8s, 0.8s, 0.2s), applied with p = 0.8.
     #[arg(long)]
     pub color_strength: f64,
-    /// Smallest area fraction of the random resized crop (the largest is 1). Default: the dataset's recipe (0.2 on textures and photos, 0.8 on shapes, 0.5 on digits).
+    /// Smallest area fraction of the random resized crop (the largest is 1). Default: the dataset's recipe (0.2 on textures and photos, 0.8 there for barlow, byol, deepcluster and swav; 0.8 on shapes; 0.5 on digits).
     #[arg(long)]
     pub crop_min_scale: f64,
 }

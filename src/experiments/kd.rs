@@ -259,8 +259,12 @@ impl KdExperiment {
     pub fn markdown_section(&self, image_dir: &str) -> String {
         let b = &self.budget;
         let total: f64 = self.rows.iter().map(|r| r.wall_seconds * r.runs.len() as f64).sum();
-        let seeds = if b.seeds > 1 { format!(" --seeds {}", b.seeds) } else { String::new() };
-        let mut s = format!("## `{NAME}`\n\nThe lecture's claim: {CLAIM}. Reproduce: `selfsup experiment {NAME}{seeds}` ({:.1} min here).\n\n", total / 60.0);
+        let mut flags = if b.seeds > 1 { format!(" --seeds {}", b.seeds) } else { String::new() };
+        if b.dataset != crate::train::DEFAULT_DATASET {
+            flags += &format!(" --dataset {}", b.dataset);
+        }
+        let mut s = format!("## `{NAME}`\n\nThe lecture's claim: {CLAIM}. Reproduce: `selfsup experiment {NAME}{flags}` ({:.1} min here).\n\n", total / 60.0);
+        s += &format!("Measured on `{}`.\n\n", b.dataset);
         s += &format!(
             "The teacher learns from {} labelled images for {} epochs; every student has the same {} labelled images for {} epochs, the same initial weights and data order (per seed); α = {}.\n\n",
             b.teacher_images, b.teacher_epochs, b.labelled_images, b.student_epochs, b.alpha

@@ -2,7 +2,8 @@
 //! views, and k-means on learned features.
 
 use crate::augment::{MultiCrop, ViewGenerator};
-use crate::data::shapes::{self, ShapesConfig, Split, NUM_CLASSES};
+use crate::data::procedural::{ProceduralConfig, Split};
+use crate::data::textures::{self, NUM_CLASSES};
 use crate::error::Result;
 use crate::eval::kmeans::{kmeans, KMeansConfig};
 use crate::eval::{l2_normalize_rows, nmi, pca_2d};
@@ -91,7 +92,7 @@ pub fn upscale_nearest(img: &Image, factor: usize) -> Image {
 /// global crops (32 px, 40–100% of the area) and 6 local crops (16 px, 8–40%), each with the
 /// colour distortion. Local crops are drawn at twice their size, pixel for pixel.
 pub fn multicrop_views(seed: u64, rows: usize) -> Result<Figure> {
-    let test = shapes::generate_split(&ShapesConfig { n_train: 0, n_test: 200, seed, ..ShapesConfig::default() }, Split::Test);
+    let test = textures::generate_split(&ProceduralConfig { n_train: 0, n_test: 200, seed, ..ProceduralConfig::default() }, Split::Test);
     let config = MultiCrop::for_image_size(test.height, 6);
     let generator = ViewGenerator::multi_crop(&config);
     let picks: Vec<usize> = first_per_class(&test.labels, NUM_CLASSES, 1).into_iter().take(rows).collect();

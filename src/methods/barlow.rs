@@ -102,7 +102,9 @@ impl Default for Config {
     /// `D(D − 1)` terms, so λ is scaled with `1/D` to keep the two terms' balance as `D` changes
     /// (the paper tuned its 0.005 for `D = 8192`). Measured on `shapes` (default run, seeds
     /// 0 / 1 / 2, kNN gain over random init): `1/D` gave +27.9 / +14.9 / +17.1 points, `4/D`
-    /// gives +30.0 / +21.4 / +20.4; the `barlow-lambda` experiment sweeps it. SimCLR's views.
+    /// gives +30.0 / +21.4 / +20.4; the `barlow-lambda` experiment sweeps it. SimCLR's views;
+    /// on natural data the recipe gives crops of 80–100%, not 20–100%
+    /// ([`crate::train::recipe::LARGER_CROPS_WHY`]).
     fn default() -> Self {
         Self { lambda: 1.0 / 32.0, views: ViewConfig::default() }
     }

@@ -98,7 +98,8 @@ impl Default for Config {
     /// τ_base = 0.99, as solo-learn's CIFAR recipe (the paper's 0.996 is for about 300 000
     /// steps; with the kit's ~1 000 a target with a half-life of 173 steps barely moves).
     /// Colour strength 2: BYOL's jitter doubled, as strong as SimCLR's on the built-in set,
-    /// whose classes ignore colour; the kit's crop range (see [`ViewConfig`]).
+    /// whose classes ignore colour; the kit's crop range (see [`ViewConfig`]), which the
+    /// `natural` recipe narrows to 80–100% ([`crate::train::recipe::LARGER_CROPS_WHY`]).
     fn default() -> Self {
         Self { tau_base: 0.99, views: ViewConfig { color_strength: 2.0, ..ViewConfig::default() }, first_view_blur: 1.0, ablation: Ablation::Full }
     }

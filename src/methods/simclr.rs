@@ -24,6 +24,7 @@ use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use rand_distr::uniform::SampleUniform;
 use serde::{Deserialize, Serialize};
+use crate::train::TrainConfig;
 
 // ANCHOR: nt_xent
 /// NT-Xent over `z = [z⁽¹⁾; z⁽²⁾]`, a `(2N, D)` batch where rows `i` and `i + N` are the two
@@ -81,6 +82,13 @@ impl Default for Config {
 }
 
 impl Settings for Config {
+    /// 8 epochs: with the papers' crop range (20–100% of the image) SimCLR is far from done after
+    /// 4 (`textures`, seed 2: 57.6% kNN after 4 epochs, 78.5% after 8); 8 epochs of 10 000
+    /// images take under two minutes on two cores.
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        TrainConfig { epochs: 8, ..base }
+    }
+
     fn validate(&self) -> crate::Result<()> {
         check_tau(self.tau)?;
         self.views.validate()

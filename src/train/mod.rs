@@ -9,7 +9,7 @@ pub mod schedule;
 pub mod trace;
 pub mod trainer;
 
-pub use config::{RunConfig, TrainConfig};
+pub use config::{RunConfig, TrainConfig, DEFAULT_DATASET};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use schedule::CosineSchedule;
 pub use trainer::{epoch_seed, fit, fit_observed, read_epoch_reports, StepInfo, TrainState};
