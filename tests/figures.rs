@@ -110,6 +110,7 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
     std::fs::write(experiments.join("deepcluster-collapse.json"), clustered).unwrap();
     std::fs::write(experiments.join("swav-equipartition.json"), collapse("swav-equipartition", false)).unwrap();
     std::fs::write(experiments.join("multi-crop.json"), json.replace("moco-momentum", "multi-crop")).unwrap();
+    std::fs::write(experiments.join("augmentations.json"), json.replace("moco-momentum", "augmentations")).unwrap();
     let report = generate(&cfg).unwrap();
     report.check().unwrap();
     for name in [
@@ -128,6 +129,8 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "swav-equipartition-trace.png",
         "multi-crop.png",
         "multi-crop-table.png",
+        "augmentations.png",
+        "augmentations-table.png",
     ] {
         let path = cfg.out.join(name);
         assert!(report.written.contains(&path), "{name} not reported as written");
