@@ -83,8 +83,8 @@ impl Default for Config {
 
 impl Settings for Config {
     /// 8 epochs: with the papers' crop range (20–100% of the image) SimCLR is far from done after
-    /// 4 (`textures`, seed 2: 57.6% kNN after 4 epochs, 78.5% after 8); 8 epochs of 10 000
-    /// images take under two minutes on two cores.
+    /// 4 (on a draft of `textures`, seed 2: 57.6% kNN after 4 epochs, 78.5% after 8; see
+    /// docs/results.md); 8 epochs of 10 000 images took 144 s on two cores (seed 0).
     fn train_defaults(base: TrainConfig) -> TrainConfig {
         TrainConfig { epochs: 8, ..base }
     }
