@@ -6,7 +6,7 @@
 use dfdx::prelude::*;
 use rand::SeedableRng;
 use selfsup::methods::infonce::{info_nce, info_nce_with_extra};
-use selfsup::methods::mochi::{hardest_negatives, mix, synthesize, Mixing};
+use selfsup::methods::mochi::{hardest_negatives, mix, synthesize, synthesize_batch, Mixing};
 
 mod common;
 use common::normalized;
@@ -44,6 +44,40 @@ fn mixes_match_numpy_and_are_unit_vectors() {
     close(&mix(row(&q, 0), row(&queue, 3), 0.25), &[0.98559024, 0.14162011, 0.09249657], 1e-6, "mix with the query");
     let zero = mix(&[1.0, 0.0, 0.0], &[-1.0, 0.0, 0.0], 0.5);
     assert!(zero.iter().all(|v| v.is_finite()), "opposite vectors mixed half-half must not give NaN: {zero:?}");
+}
+
+/// Every synthetic point is exactly (bit for bit) `mix` of its sources, drawn from the
+/// generator in this order: `i`, `j` (again while equal), `α` for each of the `s` pair mixes,
+/// then `j`, `β` for each of the `s'` query mixes; a batch draws query after query from one
+/// generator (its hard sets are ranked in parallel, which must not change the result).
+#[test]
+fn synthetic_points_are_the_bits_of_mix_in_the_order_of_the_draws() {
+    use rand::{rngs::StdRng, Rng};
+    let (q, queue) = (q(), queue());
+    let mixing = Mixing { n_hard: 3, s: 20, s_prime: 10 };
+    let hard = hardest_negatives(row(&q, 0), &queue, 3, mixing.n_hard);
+    let got = synthesize(row(&q, 0), &queue, 3, &hard, &mixing, &mut StdRng::seed_from_u64(11));
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut want = Vec::new();
+    let pick = |rng: &mut StdRng| hard[rng.gen_range(0..hard.len())];
+    for _ in 0..mixing.s {
+        let i = pick(&mut rng);
+        let mut j = pick(&mut rng);
+        while j == i {
+            j = pick(&mut rng);
+        }
+        want.extend(mix(row(&queue, i), row(&queue, j), rng.gen_range(0.0..1.0)));
+    }
+    for _ in 0..mixing.s_prime {
+        let j = pick(&mut rng);
+        want.extend(mix(row(&q, 0), row(&queue, j), rng.gen_range(0.0..0.5)));
+    }
+    assert_eq!(got, want);
+
+    let batch = synthesize_batch(&q, &queue, 3, &mixing, &mut StdRng::seed_from_u64(5));
+    let mut rng = StdRng::seed_from_u64(5);
+    let one_by_one: Vec<f32> = q.chunks(3).flat_map(|qi| synthesize(qi, &queue, 3, &hardest_negatives(qi, &queue, 3, mixing.n_hard), &mixing, &mut rng)).collect();
+    assert_eq!(batch, one_by_one);
 }
 
 #[test]
@@ -113,4 +147,19 @@ fn extra_negatives_only_add_to_the_loss_and_keep_gradients_finite() {
     let gq = g.get(&qt).as_vec();
     assert!(gq.iter().all(|v| v.is_finite()), "τ = 0.001 (logits near 1000): gradient {gq:?}");
     assert!(plain.is_finite());
+}
+
+/// MoCHi's default run is MoCo v2's default run plus the synthetic negatives: the same MoCo
+/// settings (τ, m, queue, head, views) and the same budget. CI trains MoCHi's default run, not
+/// MoCo v2's (`docs/results.md` has both at three seeds), so this equality is what lets
+/// MoCHi's margin speak for MoCo v2's settings.
+#[test]
+fn mochis_default_run_is_moco_v2s_plus_mixing() {
+    use selfsup::methods::{mochi, moco};
+    use selfsup::train::RunConfig;
+    let (moco_run, mochi_run) = (RunConfig::for_method("moco").unwrap(), RunConfig::for_method("mochi").unwrap());
+    assert_eq!(&mochi_run.settings::<mochi::Config>().moco, moco_run.settings::<moco::Config>());
+    assert_eq!(mochi_run.train, moco_run.train);
+    assert_eq!(mochi_run.recipe, moco_run.recipe);
+    assert!(mochi_run.settings::<mochi::Config>().mixing.s > 0, "and it mixes");
 }

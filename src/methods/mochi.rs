@@ -125,31 +125,49 @@ pub fn mix(a: &[f32], b: &[f32], alpha: f32) -> Vec<f32> {
 pub fn synthesize(q: &[f32], queue: &[f32], d: usize, hard: &[usize], mixing: &Mixing, rng: &mut impl Rng) -> Vec<f32> {
     assert!(!hard.is_empty(), "synthesize: no hard negatives to mix");
     let row = |i: usize| &queue[i * d..(i + 1) * d];
-    let mut out = Vec::with_capacity((mixing.s + mixing.s_prime) * d);
+    let mut out = vec![0.0; (mixing.s + mixing.s_prime) * d];
+    let mut points = out.chunks_mut(d);
     for _ in 0..mixing.s {
         let i = hard[rng.gen_range(0..hard.len())];
         let mut j = hard[rng.gen_range(0..hard.len())];
         while j == i && hard.len() > 1 {
             j = hard[rng.gen_range(0..hard.len())];
         }
-        out.extend(mix(row(i), row(j), rng.gen_range(0.0..1.0)));
+        let alpha = rng.gen_range(0.0..1.0);
+        mix_into(points.next().expect("s + s' points"), row(i), row(j), alpha);
     }
     for _ in 0..mixing.s_prime {
         let j = hard[rng.gen_range(0..hard.len())];
-        out.extend(mix(q, row(j), rng.gen_range(0.0..0.5)));
+        let beta = rng.gen_range(0.0..0.5);
+        mix_into(points.next().expect("s + s' points"), q, row(j), beta);
     }
     out
 }
 
+/// [`mix`] written into `out` instead of a new vector: the same operations in the same order
+/// (so the same bits), without one allocation per synthetic point (a default MoCHi step makes
+/// 256 × 320 of them).
+fn mix_into(out: &mut [f32], a: &[f32], b: &[f32], alpha: f32) {
+    assert!(a.len() == b.len() && a.len() == out.len(), "mix: vectors of different lengths");
+    for ((h, x), y) in out.iter_mut().zip(a).zip(b) {
+        *h = alpha * x + (1.0 - alpha) * y;
+    }
+    let norm = dot(out, out).sqrt().max(1e-12);
+    out.iter_mut().for_each(|v| *v /= norm);
+}
+
 /// The synthetic negatives of every query of a batch: `(n, s + s', d)` row-major for
-/// `q: n × d`.
+/// `q: n × d`. The hard sets, independent per query, are ranked on every core; the mixing
+/// then draws from `rng` query by query, in order, so the result does not depend on the
+/// number of threads.
 pub fn synthesize_batch(q: &[f32], queue: &[f32], d: usize, mixing: &Mixing, rng: &mut impl Rng) -> Vec<f32> {
-    q.chunks(d)
-        .flat_map(|qi| {
-            let hard = hardest_negatives(qi, queue, d, mixing.n_hard);
-            synthesize(qi, queue, d, &hard, mixing, rng)
-        })
-        .collect()
+    use rayon::prelude::*;
+    let hard: Vec<Vec<usize>> = q.par_chunks(d).map(|qi| hardest_negatives(qi, queue, d, mixing.n_hard)).collect();
+    let mut out = Vec::with_capacity(hard.len() * (mixing.s + mixing.s_prime) * d);
+    for (qi, h) in q.chunks(d).zip(&hard) {
+        out.extend(synthesize(qi, queue, d, h, mixing, rng));
+    }
+    out
 }
 
 /// MoCHi: MoCo (its query and key branches, queue, τ and m) plus hard-negative mixing.
