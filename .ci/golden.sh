@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
-for pair in info_nce:instdisc nt_xent:simclr mochi:mochi barlow:barlow byol:byol distill:distill effective_rank:eval clustering:clustering deepcluster:deepcluster; do
+for pair in info_nce:instdisc nt_xent:simclr mochi:mochi barlow:barlow byol:byol distill:distill effective_rank:eval clustering:clustering deepcluster:deepcluster dino:dino; do
     script="tests/golden/${pair%%:*}.py"
     test="tests/${pair##*:}.rs"
     echo "== $script -> $test"

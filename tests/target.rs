@@ -1,7 +1,8 @@
 //! The target network (MoCo's key encoder, BYOL's target, DINO's teacher) under a real
 //! optimizer: it has its own tensor ids, no optimizer moves it, `m = 1` freezes it, `m = 0`
-//! makes it the online network, and a resumed run keeps the trained target. BYOL's target is
-//! checked the same way: it receives no gradient and `τ_base = 1` freezes it.
+//! makes it the online network, and a resumed run keeps the trained target. BYOL's target and
+//! DINO's teacher are checked the same way: they receive no gradient and a base rate of 1
+//! freezes them; DINO's centre and frozen last layer are checked under the same steps.
 //!
 //! These are the tests that would have caught the kit's first MoCo, whose key encoder was a
 //! `clone()` of the query encoder: dfdx keeps a tensor's id on `clone()`, so the optimizer
@@ -10,6 +11,7 @@
 use dfdx::nn::tensor_collection::*;
 use dfdx::prelude::*;
 use selfsup::data::shapes::{self, ShapesConfig};
+use selfsup::methods::dino::{self, Dino};
 use selfsup::methods::{byol, moco, Batch, Byol, Method, MoCo};
 use selfsup::nn::{Branch, Target, TinyConvNet};
 use selfsup::train::checkpoint::{load_model, save_model};
@@ -18,6 +20,7 @@ use selfsup::train::optimizer::{Optimizer, OptimizerKind};
 type Net = Branch<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 type Moco = MoCo<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 type Byol_ = Byol<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
+type Dino_ = Dino<TinyConvNet<Cpu>, 128, 32, 16, f32, Cpu>;
 
 /// What the tests look at in each tensor, in visiting order: its dfdx id, whether an
 /// optimizer would train it, and its values.
@@ -234,4 +237,47 @@ fn byol_ablations_remove_what_they_name() {
     let g_both = grads.get(&model.online.projector.fc2.weight).as_vec();
     let diff = g_full.iter().zip(&g_both).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(diff > 1e-6, "the gradient through the target side should change the online gradient (max diff {diff}; losses {full_loss} / {loss})");
+}
+
+/// DINO's teacher under real AdamW steps: no gradient reaches it, `m = 1` freezes it while the
+/// student trains, and it starts as the student's values.
+#[test]
+fn dino_teacher_gets_no_gradient_and_momentum_one_freezes_it() {
+    let frozen = dino::Config { momentum_base: 1.0, outputs: 64, freeze_last_layer_steps: 0, ..dino::Config::default() };
+    let (before, _) = train::<Dino_>(&frozen, 0, None);
+    assert_eq!(values(&before.student), values(before.teacher.net()), "the teacher starts as the student's values");
+    let (after, dev) = train::<Dino_>(&frozen, 3, None);
+    let moved_student = max_abs_diff(&params(&before.student), &params(&after.student));
+    let moved_teacher = max_abs_diff(&params(before.teacher.net()), &params(after.teacher.net()));
+    assert!(moved_student > 1e-3, "the student should train (moved {moved_student})");
+    assert_eq!(moved_teacher, 0.0, "m = 1 must freeze the teacher (moved {moved_teacher})");
+    let mut model = after;
+    assert_eq!(model.teacher.num_trainable_params(), 0);
+    let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
+    let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
+    let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
+    let grads = model.loss(&batch, &dev, Gradients::leaky()).backward();
+    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t))).is_ok();
+    assert!(!has_gradient(&model.teacher.net().branch.projector.fc2.weight), "the teacher's head received a gradient");
+    assert!(has_gradient(&model.student.branch.projector.fc2.weight), "the student's head gets one");
+}
+
+/// The student's last layer stays exactly where it started for the first
+/// `freeze_last_layer_steps` steps (no gradient, weight decay or Adam moment moves it), then
+/// trains; the centre is no parameter and moves only by its own average.
+#[test]
+fn dino_last_layer_freezes_then_trains_and_the_centre_is_no_parameter() {
+    let settings = dino::Config { outputs: 64, freeze_last_layer_steps: 2, ..dino::Config::default() };
+    let (start, _) = train::<Dino_>(&settings, 0, None);
+    let (two, _) = train::<Dino_>(&settings, 2, None);
+    let (four, _) = train::<Dino_>(&settings, 4, None);
+    assert_eq!(start.student.last_layer.as_vec(), two.student.last_layer.as_vec(), "frozen for the first two steps");
+    assert_ne!(two.student.last_layer.as_vec(), four.student.last_layer.as_vec(), "trained after them");
+    assert_ne!(params(&start.student.branch), params(&two.student.branch), "the rest of the student trains meanwhile");
+    assert!(tensors(&four).iter().any(|t| !t.trainable && t.values.len() == dino::MAX_OUTPUTS), "the centre is held as a non-trainable tensor");
+    let centre = four.centre_values();
+    assert!(centre.iter().any(|&c| c != 0.0), "m_c = 0.9: the centre follows the teacher");
+    // m_c = 1: the centre never leaves 0 (DINO without centring).
+    let (uncentred, _) = train::<Dino_>(&dino::Config { centre_momentum: 1.0, ..settings }, 3, None);
+    assert!(uncentred.centre_values().iter().all(|&c| c == 0.0));
 }

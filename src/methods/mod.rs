@@ -10,11 +10,15 @@
 //! re-clustering once per epoch through [`Method::begin_epoch`]); [`swav`] is SwAV ([`SwAV`]),
 //! built on its codes (Sinkhorn-Knopp) and its swapped-prediction loss, trained on multi-crop
 //! views ([`crate::augment::MultiCrop`]).
+//!
+//! Part 4 (in progress): [`dino`] is DINO ([`Dino`]): a student distilled from its own moving
+//! average, through a centred and sharpened softmax ([`dino_loss`]).
 
 pub mod barlow;
 pub mod byol;
 pub mod cpc;
 pub mod deepcluster;
+pub mod dino;
 pub mod dim;
 pub mod distill;
 pub mod infonce;
@@ -31,6 +35,7 @@ pub use byol::{byol_loss, Byol};
 pub use cpc::Cpc;
 pub use deepcluster::DeepCluster;
 pub use dim::{dim_nce, Dim};
+pub use dino::{dino_loss, Dino};
 pub use distill::{distillation_loss, Distillation};
 pub use infonce::{contrastive_logits, info_nce, info_nce_from_logits, info_nce_with_extra};
 pub use instdisc::InstDisc;

@@ -33,8 +33,8 @@
 //! other method of the course uses it: DINO replaces it by centring and sharpening the
 //! teacher's output (an EMA of the mean logits, subtracted before a low-temperature softmax),
 //! which has no iterative normalisation to share. DINO's loss does have the same form as
-//! [`swav_loss`] (targets of the global views against the predictions of all other views); if
-//! it comes to share it, [`swav_loss`] moves to `nn/functional.rs`.
+//! [`swav_loss`] (targets of the global views against the predictions of all other views), and
+//! [`crate::methods::dino`] calls it with the teacher's distributions as the codes.
 //!
 //! ## The method (`--method swav`)
 //!
@@ -637,7 +637,7 @@ pub struct SwAV<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D
 }
 
 /// `reset` of the prototypes: uniform in `[−1, 1]`, then every row scaled to unit length.
-fn random_unit_rows<const Z: usize, E: Dtype + SampleUniform + num_traits::Float, D: Device<E>>(t: &mut Tensor<Rank2<MAX_PROTOTYPES, Z>, E, D>) -> std::result::Result<(), D::Err> {
+pub(crate) fn random_unit_rows<const Z: usize, E: Dtype + SampleUniform + num_traits::Float, D: Device<E>>(t: &mut Tensor<Rank2<MAX_PROTOTYPES, Z>, E, D>) -> std::result::Result<(), D::Err> {
     t.try_fill_with_distr(rand_distr::Uniform::new(-E::one(), E::one()))?;
     let dim = Z;
     let mut values = t.as_vec();

@@ -1,0 +1,390 @@
+//! # DINO — self-distillation with no labels (Caron et al., ICCV 2021)
+//!
+//! *Emerging Properties in Self-Supervised Vision Transformers.* Knowledge distillation
+//! (part 2, [`crate::methods::distill`]) without a pre-trained teacher: the **teacher** is a
+//! moving average of the **student** (the same [`crate::nn::Target`] as MoCo's key encoder
+//! and BYOL's target), and the student learns to give, for every crop of an image, the
+//! distribution the teacher gives for the *other* global crops of the same image.
+//!
+//! Both networks end in a head with `K` outputs (the "prototypes", here only a softmax
+//! dimension). For an image with global crops `x_1, x_2` and local crops `x_3 … x_V`:
+//!
+//! ```text
+//! P_t(x_i) = softmax((g_t(x_i) − c) / τ_t)     teacher, global crops only: centred, sharpened
+//! P_s(x_v) = softmax(g_s(x_v) / τ_s)           student, every crop
+//! L = 1 / (2 (V − 1)) · Σ_{i ∈ {1,2}} Σ_{v ≠ i} − Σ_k P_t(x_i)_k log P_s(x_v)_k
+//! c ← m_c · c + (1 − m_c) · mean_b g_t(x_{i,b})    after every step (both global crops)
+//! θ_t ← m · θ_t + (1 − m) · θ_s                    m on a cosine schedule to 1
+//! ```
+//!
+//! The teacher's output is a constant for the loss (stop-gradient). The loss has the form of
+//! SwAV's swapped prediction ([`crate::methods::swav::swav_loss`], which computes it): targets
+//! from the global crops, predicted by every other crop, averaged over the pairs and the batch
+//! (the official `DINOLoss` divides by the number of pairs as well).
+//!
+//! **Against collapse** there are no negatives and no equipartition, only two opposite forces
+//! on the teacher's output:
+//! * *Centring* (`− c`) stops one dimension from dominating: a dimension that is large for
+//!   every image is large in the centre too and is subtracted away. Alone it pushes the
+//!   output towards uniform.
+//! * *Sharpening* (`τ_t < τ_s`, e.g. 0.04 against 0.1) makes the teacher's distribution
+//!   peaked. Alone it pushes towards one dominant dimension.
+//!
+//! Together they balance. The paper's diagnostics ([`mean_entropy`], [`mean_kl`]): the
+//! entropy of the teacher's distribution (→ 0: one-hot collapse; → ln K: uniform collapse) and
+//! the KL divergence between teacher and student (→ 0 in either collapse: nothing left to learn).
+
+use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
+use crate::error::{Error, Result};
+use crate::methods::byol::cosine_tau;
+use crate::methods::swav::{prototype_scores, random_unit_rows, swav_loss, MAX_PROTOTYPES};
+use crate::methods::{stack_views, Batch, Method, Settings};
+use crate::nn::functional::l2_normalize;
+use crate::nn::ops::{Backend, Img, Mat};
+use crate::nn::{Branch, Encoder, Target};
+use crate::train::TrainConfig;
+use dfdx::nn::tensor_collection::*;
+use dfdx::prelude::*;
+use rand_distr::uniform::SampleUniform;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The teacher's targets `softmax((t − c) / τ_t)` for the rows of `t` (`n × K`, row-major;
+/// `centre` has `K` values). Computed in `f64` after subtracting each row's maximum, so any
+/// logit and a small `τ_t` are safe. Constants for the loss: no gradient reaches the teacher.
+pub fn teacher_targets(t: &[f32], centre: &[f32], tau_t: f32) -> Vec<f32> {
+    let k = centre.len();
+    assert!(k > 0 && t.len() % k == 0, "teacher_targets: {} teacher values are not rows of K = {k}", t.len());
+    assert!(tau_t > 0.0, "teacher_targets: the teacher temperature τ_t must be positive");
+    let mut out = Vec::with_capacity(t.len());
+    for row in t.chunks(k) {
+        let logits: Vec<f64> = row.iter().zip(centre).map(|(&x, &c)| (x as f64 - c as f64) / tau_t as f64).collect();
+        let max = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let exp: Vec<f64> = logits.iter().map(|&l| (l - max).exp()).collect();
+        let sum: f64 = exp.iter().sum();
+        out.extend(exp.iter().map(|&e| (e / sum) as f32));
+    }
+    out
+}
+
+/// The centre's update `c ← m_c · c + (1 − m_c) · mean_b t_b` over the rows of `t` (`n × K`,
+/// row-major: the teacher's raw outputs for both global crops of the batch).
+pub fn update_centre(centre: &mut [f32], t: &[f32], m_c: f32) {
+    let k = centre.len();
+    assert!(k > 0 && !t.is_empty() && t.len() % k == 0, "update_centre: {} teacher values are not rows of K = {k}", t.len());
+    assert!((0.0..=1.0).contains(&m_c), "update_centre: the centre momentum must be in [0, 1]");
+    let rows = (t.len() / k) as f64;
+    for (j, c) in centre.iter_mut().enumerate() {
+        let mean = t.iter().skip(j).step_by(k).map(|&x| x as f64).sum::<f64>() / rows;
+        *c = (m_c as f64 * *c as f64 + (1.0 - m_c as f64) * mean) as f32;
+    }
+}
+
+/// DINO's loss for one batch of `b` images.
+///
+/// * `student` — the student's outputs `g_s(x_v)` for all `V` crops, in crop order (the two
+///   global crops first), on the tape; each tensor holds one or more whole crops stacked
+///   (rows `u·b .. (u + 1)·b` are one crop), e.g. `[global (2b, K), local (N·b, K)]`.
+/// * `teacher` — the teacher's raw outputs `g_t(x_1), g_t(x_2)` (`2b × K`, row-major).
+/// * `centre` — `c` (`K` values) before this batch's update.
+///
+/// `L = mean over (i ∈ {1, 2}, v ≠ i) of − mean_b Σ_k P_t(x_i)_{b,k} log P_s(x_v)_{b,k}`.
+pub fn dino_loss<D: Device<f32>, T: Tape<f32, D>>(student: Vec<Mat<D, T>>, teacher: &[f32], b: usize, centre: &[f32], tau_s: f32, tau_t: f32) -> Tensor<Rank0, f32, D, T> {
+    let k = centre.len();
+    assert!(teacher.len() == 2 * b * k, "dino_loss: the teacher's output must be 2 global crops × {b} images × K = {k}");
+    let dev = student.first().expect("dino_loss: no student outputs").device().clone();
+    let targets = teacher_targets(teacher, centre, tau_t);
+    let codes: Vec<Mat<D>> = targets.chunks(b * k).map(|p| dev.tensor_from_vec(p.to_vec(), (b, k))).collect();
+    swav_loss(student, &codes, tau_s)
+}
+
+/// The teacher temperature at optimizer step `step`: a linear warm-up from `from` to `to` over
+/// `warmup_steps` steps, then `to` (the paper: 0.04 → 0.07 over 30 epochs; the kit counts in
+/// steps, see `SSL_RECIPES.md` §10).
+pub fn teacher_temperature(from: f64, to: f64, warmup_steps: usize, step: usize) -> f64 {
+    if step >= warmup_steps {
+        to
+    } else {
+        from + (to - from) * step as f64 / warmup_steps as f64
+    }
+}
+
+/// Mean entropy `− Σ_k p_k ln p_k` of the rows of `p` (`n × K`, rows summing to 1), in nats:
+/// ln K for uniform rows, 0 for one-hot rows.
+pub fn mean_entropy(p: &[f32], k: usize) -> f64 {
+    assert!(k > 0 && !p.is_empty() && p.len() % k == 0, "mean_entropy: {} values are not rows of K = {k}", p.len());
+    let rows = p.len() / k;
+    p.iter().filter(|&&x| x > 0.0).map(|&x| -(x as f64) * (x as f64).ln()).sum::<f64>() / rows as f64
+}
+
+/// Mean `KL(p ‖ q) = Σ_k p_k ln(p_k / q_k)` over the rows of `p` and `q` (`n × K` each): 0 when
+/// the student `q` gives the teacher's `p` exactly.
+pub fn mean_kl(p: &[f32], q: &[f32], k: usize) -> f64 {
+    assert!(p.len() == q.len() && k > 0 && !p.is_empty() && p.len() % k == 0, "mean_kl: p and q must both be rows of K = {k}");
+    let rows = p.len() / k;
+    p.iter()
+        .zip(q)
+        .filter(|(&a, _)| a > 0.0)
+        .map(|(&a, &b)| a as f64 * (a as f64 / (b as f64).max(f64::MIN_POSITIVE)).ln())
+        .sum::<f64>()
+        / rows as f64
+}
+
+/// The most outputs `K` the head can have (the last layer's rows are allocated once, like
+/// SwAV's prototypes: [`MAX_PROTOTYPES`]).
+pub const MAX_OUTPUTS: usize = MAX_PROTOTYPES;
+
+/// DINO's settings (`--method dino`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// K, the number of outputs of the head (the dimension of the softmax).
+    #[arg(long)]
+    pub outputs: usize,
+    /// τ_s, the student's temperature.
+    #[arg(long)]
+    pub student_tau: f64,
+    /// τ_t, the teacher's temperature after its warm-up (sharpening: τ_t < τ_s; τ_t = τ_s turns it off).
+    #[arg(long)]
+    pub teacher_tau: f64,
+    /// The teacher's temperature at the first step, raised linearly to τ_t over --teacher-tau-warmup-steps.
+    #[arg(long)]
+    pub teacher_tau_start: f64,
+    /// Steps of the teacher temperature's warm-up; 0: τ_t from the start.
+    #[arg(long)]
+    pub teacher_tau_warmup_steps: usize,
+    /// m_c, the centre's momentum (1: the centre stays 0, no centring).
+    #[arg(long)]
+    pub centre_momentum: f64,
+    /// The teacher's starting EMA rate m, raised to 1 on a cosine over training.
+    #[arg(long)]
+    pub momentum_base: f64,
+    /// Optimizer steps at the start during which the head's last layer is not trained.
+    #[arg(long)]
+    pub freeze_last_layer_steps: usize,
+    /// The colour strength of BYOL's jitter and the smallest crop (DINO's global crops are
+    /// BYOL's two asymmetric views).
+    #[command(flatten)]
+    pub views: ViewConfig,
+}
+
+impl Default for Config {
+    /// For a few hundred steps on 2 cores (`SSL_RECIPES.md` §10), not ImageNet's 300 epochs:
+    ///
+    /// * `K = 1024` outputs (lightly's CIFAR bench uses 2048, the paper 65 536).
+    /// * τ_s = 0.1 and a constant τ_t = 0.04 (lightly's CIFAR default; the paper's warm-up
+    ///   0.04 → 0.07 over 30 epochs is `--teacher-tau-start 0.04 --teacher-tau 0.07
+    ///   --teacher-tau-warmup-steps N`).
+    /// * m_c = 0.9, the paper's centre momentum (already a fast, per-step average).
+    /// * Teacher momentum from 0.99 to 1 on a cosine (the paper's 0.996 has a half-life of 173
+    ///   steps: over a few hundred the teacher would hardly leave its initial weights).
+    /// * The last layer frozen for the first 156 steps (about one epoch of 10 000 images at
+    ///   batch 64; the paper freezes it for the first epoch).
+    /// * BYOL's two views (blur on the first, solarisation on the second), as DINO's global
+    ///   crops; the crop range comes from the dataset's recipe.
+    fn default() -> Self {
+        Self {
+            outputs: 1024,
+            student_tau: 0.1,
+            teacher_tau: 0.04,
+            teacher_tau_start: 0.04,
+            teacher_tau_warmup_steps: 0,
+            centre_momentum: 0.9,
+            momentum_base: 0.99,
+            freeze_last_layer_steps: 156,
+            views: ViewConfig::default(),
+        }
+    }
+}
+
+impl Settings for Config {
+    fn train_defaults(base: TrainConfig) -> TrainConfig {
+        TrainConfig { epochs: 8, ..base }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=MAX_OUTPUTS).contains(&self.outputs) {
+            return Err(Error::config(format!("--outputs must be between 1 and {MAX_OUTPUTS}")));
+        }
+        for (flag, tau) in [("--student-tau", self.student_tau), ("--teacher-tau", self.teacher_tau), ("--teacher-tau-start", self.teacher_tau_start)] {
+            if !(tau > 0.0 && tau.is_finite() && tau as f32 > 0.0) {
+                return Err(Error::config(format!("{flag} must be positive")));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.centre_momentum) {
+            return Err(Error::config("--centre-momentum must be in [0, 1]"));
+        }
+        if !(0.0..=1.0).contains(&self.momentum_base) {
+            return Err(Error::config("--momentum-base must be in [0, 1]"));
+        }
+        self.views.validate()
+    }
+}
+
+/// The network DINO's student and teacher share: encoder `f`, projection head `g` (the kit's
+/// [`crate::nn::Mlp`]), and a weight-normalised last layer `V` with `K` rows:
+/// `g_θ(x) = (V / ‖V‖) · (g(f(x)) / ‖g(f(x))‖)`, cosine scores in `[−1, 1]` (the paper's
+/// last layer with its norm fixed to 1 on an L2-normalised bottleneck; the same product as
+/// SwAV's scores against its prototypes, [`prototype_scores`]).
+#[derive(Debug, Clone)]
+pub struct DinoNet<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub branch: Branch<Enc, F, H, Z, E, D>,
+    /// `V`: its first `K` rows are used.
+    pub last_layer: Tensor<Rank2<MAX_OUTPUTS, Z>, E, D>,
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for DinoNet<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = DinoNet<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> std::result::Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("branch", |s| &s.branch, |s| &mut s.branch),
+                Self::tensor("last_layer", |s| &s.last_layer, |s| &mut s.last_layer, TensorOptions::reset_with(random_unit_rows::<Z, E, D>)),
+            ),
+            |(branch, last_layer)| DinoNet { branch, last_layer },
+        )
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> DinoNet<Enc, F, H, Z, f32, D> {
+    /// The first `k` rows of `V`, as values.
+    pub fn last_layer_values(&self, k: usize) -> Vec<f32> {
+        self.last_layer.as_vec()[..k * Z].to_vec()
+    }
+}
+
+/// DINO: the student (trained), the teacher (moving average, no gradient), the centre, and
+/// the settings.
+#[derive(Debug, Clone)]
+pub struct Dino<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D: Storage<E>> {
+    pub student: DinoNet<Enc, F, H, Z, E, D>,
+    /// Filled by [`Method::begin`], moved only by the EMA.
+    pub teacher: Target<DinoNet<Enc, F, H, Z, E, D>>,
+    /// `c`: its first `K` values are used (saved in checkpoints; never trained).
+    pub centre: Tensor<Rank1<MAX_OUTPUTS>, E, D>,
+    /// Optimizer steps taken (saved in checkpoints, for the freeze and the τ_t warm-up).
+    pub steps: f64,
+    pub config: Config,
+    /// The teacher's current EMA rate m.
+    pub momentum: f64,
+}
+
+impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for Dino<Enc, F, H, Z, E, D>
+where
+    E: Dtype + SampleUniform + num_traits::Float,
+    D: Device<E>,
+    Enc: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = Dino<Enc::To<E2, D2>, F, H, Z, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(visitor: &mut V) -> std::result::Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("student", |s| &s.student, |s| &mut s.student),
+                Self::module("teacher", |s| &s.teacher, |s| &mut s.teacher),
+                Self::tensor("centre", |s| &s.centre, |s| &mut s.centre, TensorOptions::detached(|t| t.try_fill_with_zeros())),
+                Self::scalar("steps", |s| &s.steps, |s| &mut s.steps, ScalarOptions::from_default(0.0)),
+            ),
+            |(student, teacher, centre, steps)| {
+                let config = Config::default();
+                Dino { student, teacher, centre, steps, momentum: config.momentum_base, config }
+            },
+        )
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Dino<Enc, F, H, Z, f32, D> {
+    /// Whether the student's last layer is still frozen (the first `freeze_last_layer_steps` steps).
+    pub fn last_layer_frozen(&self) -> bool {
+        (self.steps as usize) < self.config.freeze_last_layer_steps
+    }
+
+    /// τ_t at the current step ([`teacher_temperature`]).
+    pub fn teacher_tau(&self) -> f64 {
+        let c = &self.config;
+        teacher_temperature(c.teacher_tau_start, c.teacher_tau, c.teacher_tau_warmup_steps, self.steps as usize)
+    }
+
+    /// The centre's `K` values.
+    pub fn centre_values(&self) -> Vec<f32> {
+        self.centre.as_vec()[..self.config.outputs].to_vec()
+    }
+}
+
+impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> Method<D> for Dino<Enc, F, H, Z, f32, D> {
+    const NAME: &'static str = "dino";
+    type Config = Config;
+
+    fn configure(&mut self, settings: &Config) {
+        assert!(settings.outputs <= MAX_OUTPUTS, "dino: at most {MAX_OUTPUTS} outputs");
+        self.config = settings.clone();
+        self.momentum = settings.momentum_base;
+    }
+
+    /// BYOL's two asymmetric views: DINO's two global crops.
+    fn views(&self, image_size: usize) -> ViewGenerator {
+        let v = &self.config.views;
+        let (first, second) = Pipeline::byol_views_with(image_size, v.color_strength as f32, v.crop_min_scale as f32, 1.0);
+        ViewGenerator::from_transforms(vec![Arc::new(first), Arc::new(second)])
+    }
+
+    /// The teacher starts as a copy of the student (unless a resumed run restored it).
+    fn begin(&mut self, _dev: &D, _data: &crate::data::dataset::ImageDataset) {
+        self.teacher.start_from(&self.student);
+    }
+
+    /// Both crops through the student (on the tape) and through the teacher (values only: the
+    /// stop-gradient), [`dino_loss`] with the centre before this batch, then the centre moves
+    /// towards the teacher's batch mean.
+    ///
+    /// While the last layer is frozen it enters as a copy with its own tensor id and the loop's
+    /// gradients are replaced by fresh ones, so neither a gradient, nor weight decay, nor
+    /// Adam's moments move it (as SwAV's frozen prototypes).
+    fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
+        let n = batch.views[0].shape()[0];
+        let k = self.config.outputs;
+        let frozen = self.last_layer_frozen();
+        let grads = if frozen { Gradients::leaky() } else { grads };
+        let x = stack_views(dev, &batch.views);
+        let z = self.student.branch.forward_train(x.clone().traced(grads));
+        let v: Mat<D, OwnedTape<f32, D>> = if frozen {
+            dev.tensor_from_vec(self.student.last_layer_values(k), (k, Z)).retaped()
+        } else {
+            self.student.last_layer.clone().retaped::<OwnedTape<f32, D>>().slice((0..k, ..)).reshape_like(&(k, Z))
+        };
+        let student = prototype_scores(z, v);
+        let teacher_net = self.teacher.net_mut();
+        let v_t = dev.tensor_from_vec(teacher_net.last_layer_values(k), (k, Z));
+        let teacher = prototype_scores(teacher_net.branch.forward_train(x), v_t).as_vec();
+        let mut centre = self.centre_values();
+        let loss = dino_loss(vec![student], &teacher, n, &centre, self.config.student_tau as f32, self.teacher_tau() as f32);
+        update_centre(&mut centre, &teacher, self.config.centre_momentum as f32);
+        let mut stored = self.centre.as_vec();
+        stored[..k].copy_from_slice(&centre);
+        self.centre.copy_from(&stored);
+        loss
+    }
+
+    /// The teacher follows the student, `m` follows its cosine, the step is counted.
+    fn after_step(&mut self, progress: f32) {
+        self.teacher.update(&self.student, self.momentum);
+        self.momentum = cosine_tau(self.config.momentum_base, progress as f64);
+        self.steps += 1.0;
+    }
+
+    /// The student's encoder, as for every other method (the paper evaluates the teacher's).
+    fn embed(&self, x: Img<D>) -> Mat<D> {
+        self.student.branch.encoder.forward_eval(x)
+    }
+
+    /// The student's unit projection `g(f(x)) / ‖·‖`, the input of the last layer.
+    fn project(&self, x: Img<D>) -> Option<Mat<D>> {
+        Some(l2_normalize(self.student.branch.forward_eval(x)))
+    }
+}
