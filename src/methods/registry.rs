@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::methods::{barlow, byol, cpc, deepcluster, dim, instdisc, mochi, moco, simclr};
 use crate::methods::{BarlowTwins, Byol, Cpc, DeepCluster, Dim, InstDisc, MoCHi, MoCo, MoCoV1, SimClr};
 use crate::methods::swav::{self, SwAV};
+use crate::methods::dino::{self, Dino};
 use crate::run::Dev;
 use crate::methods::settings::{with_defaults, Settings};
 use crate::train::TrainConfig;
@@ -145,4 +146,5 @@ registry! {
     Byol:     "byol"     => Byol,     byol::Config,     part 2, "BYOL: predict a moving-average target, no negatives (Grill et al. 2020)";
     DeepCluster: "deepcluster" => DeepCluster, deepcluster::Config, part 3, "DeepCluster: k-means pseudo-labels, re-clustered every epoch (Caron et al. 2018)";
     SwAV:     "swav"     => SwAV,     swav::Config,     part 3, "SwAV: swapped prediction of Sinkhorn codes over prototypes (Caron et al. 2020)";
+    Dino:     "dino"     => Dino,     dino::Config,     part 4, "DINO: self-distillation to a centred, sharpened moving-average teacher (Caron et al. 2021)";
 }
