@@ -95,6 +95,19 @@ fn train<M: Method<Cpu> + BuildModule<Cpu, f32>>(settings: &M::Config, steps: us
     (model, dev)
 }
 
+/// The gradients of one loss of `model` on 16 `shapes` images (no optimizer step).
+fn one_backward<M: Method<Cpu>>(model: &mut M, dev: &Cpu) -> Gradients<f32, Cpu> {
+    let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
+    let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
+    let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
+    model.loss(&batch, dev, Gradients::leaky()).backward()
+}
+
+/// Whether the backward pass reached `t` (`Gradients::get` panics on a tensor it never reached).
+fn reached<S: Shape>(grads: &Gradients<f32, Cpu>, t: &Tensor<S, f32, Cpu>) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t))).is_ok()
+}
+
 /// A MoCo with a 32-key queue trained for `steps` steps at momentum `m`.
 fn train_moco(m: f64, steps: usize, model: Option<Moco>) -> (Moco, Cpu) {
     train(&moco::Config { momentum: m, queue_size: 32, ..moco::Config::default() }, steps, model)
@@ -179,12 +192,8 @@ fn byol_target_gets_no_gradient_and_tau_one_freezes_it() {
     // No gradient reaches the target: the loss's tape holds none of its tensors.
     let mut model = after;
     assert_eq!(model.target.num_trainable_params(), 0);
-    let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
-    let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
-    let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
-    let grads = model.loss(&batch, &dev, Gradients::leaky()).backward();
-    // (`Gradients::get` panics on a tensor the backward pass never reached.)
-    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t))).is_ok();
+    let grads = one_backward(&mut model, &dev);
+    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| reached(&grads, t);
     assert!(!has_gradient(&model.target.net().projector.fc2.weight), "the target's projector received a gradient");
     assert!(has_gradient(&model.online.projector.fc2.weight), "the online projector gets one");
 }
@@ -253,11 +262,8 @@ fn dino_teacher_gets_no_gradient_and_momentum_one_freezes_it() {
     assert_eq!(moved_teacher, 0.0, "m = 1 must freeze the teacher (moved {moved_teacher})");
     let mut model = after;
     assert_eq!(model.teacher.num_trainable_params(), 0);
-    let data = shapes::generate(&ShapesConfig { n_train: 16, n_test: 8, ..ShapesConfig::default() }).train;
-    let images: Vec<_> = (0..16).map(|i| data.image(i)).collect();
-    let batch = Batch { views: model.views(32).views_batch(&images, 0).unwrap(), indices: (0..16).collect() };
-    let grads = model.loss(&batch, &dev, Gradients::leaky()).backward();
-    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grads.get(t))).is_ok();
+    let grads = one_backward(&mut model, &dev);
+    let has_gradient = |t: &Tensor<Rank2<16, 32>, f32, Cpu>| reached(&grads, t);
     assert!(!has_gradient(&model.teacher.net().branch.projector.fc2.weight), "the teacher's head received a gradient");
     assert!(has_gradient(&model.student.branch.projector.fc2.weight), "the student's head gets one");
 }
