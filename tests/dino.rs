@@ -5,7 +5,8 @@
 #![allow(clippy::excessive_precision)] // golden values are pasted verbatim from NumPy
 
 use dfdx::prelude::*;
-use selfsup::methods::dino::{dino_loss, mean_entropy, mean_kl, teacher_targets, teacher_temperature, update_centre};
+use selfsup::methods::dino::{self, dino_loss, mean_entropy, mean_kl, teacher_targets, teacher_temperature, update_centre};
+use selfsup::methods::Settings;
 use selfsup::nn::ops::Mat;
 
 const B: usize = 2;
@@ -115,4 +116,21 @@ fn the_teacher_temperature_warms_up_linearly_then_stays() {
     assert!((teacher_temperature(0.04, 0.07, 100, 50) - 0.055).abs() < 1e-12);
     assert_eq!(teacher_temperature(0.04, 0.07, 100, 100), 0.07);
     assert_eq!(teacher_temperature(0.04, 0.07, 0, 0), 0.07);
+}
+
+#[test]
+fn bad_settings_are_errors_that_name_the_flag() {
+    let bad = [
+        (dino::Config { outputs: 0, ..dino::Config::default() }, "--outputs"),
+        (dino::Config { outputs: dino::MAX_OUTPUTS + 1, ..dino::Config::default() }, "--outputs"),
+        (dino::Config { teacher_tau: 0.0, ..dino::Config::default() }, "--teacher-tau"),
+        (dino::Config { student_tau: f64::NAN, ..dino::Config::default() }, "--student-tau"),
+        (dino::Config { centre_momentum: 1.5, ..dino::Config::default() }, "--centre-momentum"),
+        (dino::Config { momentum_base: -0.1, ..dino::Config::default() }, "--momentum-base"),
+    ];
+    for (config, flag) in bad {
+        let err = config.validate().expect_err(flag).to_string();
+        assert!(err.contains(flag), "{flag}: got `{err}`");
+    }
+    assert!(dino::Config::default().validate().is_ok());
 }

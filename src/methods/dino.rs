@@ -33,6 +33,10 @@
 //! Together they balance. The paper's diagnostics ([`mean_entropy`], [`mean_kl`]): the
 //! entropy of the teacher's distribution (→ 0: one-hot collapse; → ln K: uniform collapse) and
 //! the KL divergence between teacher and student (→ 0 in either collapse: nothing left to learn).
+//!
+//! **What the kit trains today** (`--method dino`, part 4 in progress): the two global crops
+//! only (BYOL's two views), so `V = 2` and each global crop predicts the other's target;
+//! [`dino_loss`] already takes local crops. `docs/results.md` says what it reaches.
 
 use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
 use crate::error::{Error, Result};
