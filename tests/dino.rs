@@ -110,6 +110,15 @@ fn entropy_and_kl_match_numpy_and_mark_both_collapses() {
     assert!(mean_kl(&p, &p, K).abs() < 1e-9);
 }
 
+/// What a DINO run logs every step: the teacher's entropy over both global crops and the KL
+/// between each global crop's target and the student's other global crop.
+#[test]
+fn the_runs_diagnostics_pair_each_target_with_the_other_crop_as_numpy_does() {
+    let d = dino::diagnostics(&[S[0], S[1]].concat(), &T, B, &C, TAU_S, TAU_T);
+    assert!((d.teacher_entropy - 0.017458981).abs() < 1e-5, "entropy {}", d.teacher_entropy);
+    assert!((d.teacher_student_kl - 3.620653572).abs() < 1e-4, "swapped kl {}", d.teacher_student_kl);
+}
+
 #[test]
 fn the_teacher_temperature_warms_up_linearly_then_stays() {
     assert_eq!(teacher_temperature(0.04, 0.07, 100, 0), 0.04);

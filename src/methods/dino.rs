@@ -134,6 +134,73 @@ pub fn mean_kl(p: &[f32], q: &[f32], k: usize) -> f64 {
         / rows as f64
 }
 
+/// The paper's two collapse diagnostics on one batch (its §5.3 and Figure 7), from the values
+/// [`dino_loss`] sees: the mean [`mean_entropy`] of the teacher's targets
+/// `P_t = softmax((t − c)/τ_t)` over both global crops, and the mean [`mean_kl`] between each
+/// global crop's target and the student's `P_s = softmax(s/τ_s)` for the *other* global crop
+/// (the pairs the loss compares). `student` holds the student's scores of the two global
+/// crops (`2b × K`, crop 1 then crop 2), `teacher` the teacher's (the same shape).
+pub fn diagnostics(student: &[f32], teacher: &[f32], b: usize, centre: &[f32], tau_s: f32, tau_t: f32) -> Diagnostics {
+    let k = centre.len();
+    assert!(student.len() == 2 * b * k && teacher.len() == 2 * b * k, "dino::diagnostics: the student's and the teacher's scores must be 2 global crops × {b} images × K = {k}");
+    let p_t = teacher_targets(teacher, centre, tau_t);
+    let p_s = teacher_targets(student, &vec![0.0; k], tau_s);
+    let (t1, t2) = p_t.split_at(b * k);
+    let (s1, s2) = p_s.split_at(b * k);
+    Diagnostics { teacher_entropy: mean_entropy(&p_t, k), teacher_student_kl: (mean_kl(t1, s2, k) + mean_kl(t2, s1, k)) / 2.0 }
+}
+
+/// What [`diagnostics`] measures, in nats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Mean entropy of the teacher's distribution: `ln K` in a uniform collapse, 0 in a
+    /// one-hot one.
+    pub teacher_entropy: f64,
+    /// Mean KL between the teacher's and the student's distributions: 0 in either collapse.
+    pub teacher_student_kl: f64,
+}
+
+/// [`Diagnostics`] over training: one point per window of optimizer steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosticsPoint {
+    /// The window's last optimizer step.
+    pub step: usize,
+    /// The window's mean teacher entropy and teacher–student KL (nats).
+    pub teacher_entropy: f64,
+    pub teacher_student_kl: f64,
+}
+
+/// The diagnostics a DINO run wrote to its `metrics.jsonl` (`path`), averaged over windows of
+/// `window` steps (one batch's values are noisy). Empty when the lines have none (a run of
+/// another method). Errors name the file and the line.
+pub fn read_diagnostics(path: &std::path::Path, window: usize) -> Result<Vec<DiagnosticsPoint>> {
+    #[derive(Deserialize)]
+    struct Line {
+        step: usize,
+        teacher_entropy: Option<f64>,
+        teacher_student_kl: Option<f64>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut lines = Vec::new();
+    for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line: Line = serde_json::from_str(l).map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))?;
+        if let (Some(h), Some(kl)) = (line.teacher_entropy, line.teacher_student_kl) {
+            lines.push((line.step, h, kl));
+        }
+    }
+    Ok(lines
+        .chunks(window.max(1))
+        .map(|w| {
+            let n = w.len() as f64;
+            DiagnosticsPoint {
+                step: w.last().expect("chunks are not empty").0,
+                teacher_entropy: w.iter().map(|x| x.1).sum::<f64>() / n,
+                teacher_student_kl: w.iter().map(|x| x.2).sum::<f64>() / n,
+            }
+        })
+        .collect())
+}
+
 /// The most outputs `K` the head can have (the last layer's rows are allocated once, like
 /// SwAV's prototypes: [`MAX_PROTOTYPES`]).
 pub const MAX_OUTPUTS: usize = MAX_PROTOTYPES;
@@ -277,6 +344,8 @@ pub struct Dino<Enc, const F: usize, const H: usize, const Z: usize, E: Dtype, D
     pub config: Config,
     /// The teacher's current EMA rate m.
     pub momentum: f64,
+    /// [`diagnostics`] of the last batch.
+    pub last: Diagnostics,
 }
 
 impl<Enc, const F: usize, const H: usize, const Z: usize, E, D> TensorCollection<E, D> for Dino<Enc, F, H, Z, E, D>
@@ -297,7 +366,7 @@ where
             ),
             |(student, teacher, centre, steps)| {
                 let config = Config::default();
-                Dino { student, teacher, centre, steps, momentum: config.momentum_base, config }
+                Dino { student, teacher, centre, steps, momentum: config.momentum_base, config, last: Diagnostics::default() }
             },
         )
     }
@@ -367,7 +436,9 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let v_t = dev.tensor_from_vec(teacher_net.last_layer_values(k), (k, Z));
         let teacher = prototype_scores(teacher_net.branch.forward_train(x), v_t).as_vec();
         let mut centre = self.centre_values();
-        let loss = dino_loss(vec![student], &teacher, n, &centre, self.config.student_tau as f32, self.teacher_tau() as f32);
+        let (tau_s, tau_t) = (self.config.student_tau as f32, self.teacher_tau() as f32);
+        self.last = diagnostics(&student.as_vec(), &teacher, n, &centre, tau_s, tau_t);
+        let loss = dino_loss(vec![student], &teacher, n, &centre, tau_s, tau_t);
         update_centre(&mut centre, &teacher, self.config.centre_momentum as f32);
         let mut stored = self.centre.as_vec();
         stored[..k].copy_from_slice(&centre);
@@ -380,6 +451,11 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         self.teacher.update(&self.student, self.momentum);
         self.momentum = cosine_tau(self.config.momentum_base, progress as f64);
         self.steps += 1.0;
+    }
+
+    /// The teacher's entropy and the teacher–student KL on the last batch ([`diagnostics`]).
+    fn step_diagnostics(&self) -> Vec<(&'static str, f64)> {
+        vec![("teacher_entropy", self.last.teacher_entropy), ("teacher_student_kl", self.last.teacher_student_kl)]
     }
 
     /// The student's encoder, as for every other method (the paper evaluates the teacher's).

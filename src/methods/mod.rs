@@ -96,6 +96,13 @@ pub trait Method<D: Backend>: TensorCollection<f32, D, To<f32, D> = Self> + Clon
     fn project(&self, _x: Img<D>) -> Option<Mat<D>> {
         None
     }
+
+    /// What the method measured on the last batch, beside its loss (DINO: the entropy of the
+    /// teacher's distribution and the teacher–student KL, the paper's collapse diagnostics).
+    /// The loop adds these fields to the step's line of `metrics.jsonl`; none by default.
+    fn step_diagnostics(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 /// One training batch as a method sees it.

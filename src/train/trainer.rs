@@ -47,6 +47,9 @@ struct StepMetrics {
     loss: f32,
     lr: f64,
     images_per_s: f64,
+    /// The method's own measurements of the step ([`Method::step_diagnostics`]).
+    #[serde(flatten)]
+    diagnostics: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The seed [`Method::begin_epoch`] gets for `epoch`: its own stream, apart from the shuffle's
@@ -204,6 +207,7 @@ pub fn fit_observed<M: Method<D>, D: Backend>(
                     loss: value,
                     lr,
                     images_per_s: batch as f64 / step_started.elapsed().as_secs_f64(),
+                    diagnostics: model.step_diagnostics().into_iter().map(|(name, x)| (name.to_string(), serde_json::json!(x))).collect(),
                 };
                 writeln!(metrics, "{}", serde_json::to_string(&line).expect("serialisable"))
                     .map_err(|e| Error::io(run.metrics(), e))?;

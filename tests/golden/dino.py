@@ -67,3 +67,10 @@ p = softmax((np.vstack(T) - C) / TAU_T)
 q = softmax(np.vstack(S[:2]) / TAU_S)
 print(f"entropy={(-(p * np.log(p)).sum(axis=1)).mean():.9f}")
 print(f"kl={(p * np.log(p / q)).sum(axis=1).mean():.9f}")
+
+# The run's diagnostics compare each global crop's target with the student's *other* global
+# crop (the pairs the loss uses): mean of KL(p_1 || q_2) and KL(p_2 || q_1).
+p1, p2 = p[:2], p[2:]
+q1, q2 = q[:2], q[2:]
+swapped = ((p1 * np.log(p1 / q2)).sum(axis=1).mean() + (p2 * np.log(p2 / q1)).sum(axis=1).mean()) / 2
+print(f"swapped kl={swapped:.9f}")
