@@ -52,6 +52,7 @@ use crate::plot::{
 };
 use crate::run::{self, Summary};
 use crate::train::checkpoint::read_json;
+use crate::methods::dino::DiagnosticsPoint;
 use crate::train::trace::TracePoint;
 use crate::methods::MethodConfig;
 use crate::train::{RunConfig, TrainConfig};
@@ -503,6 +504,11 @@ pub struct ExperimentRow {
     /// run): how evenly the pseudo-labels spread the images. Empty for the other methods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cluster_balance: Vec<ClusterBalance>,
+    /// DINO's collapse diagnostics over training (teacher entropy, teacher–student KL; from the
+    /// first seed's `metrics.jsonl`, [`crate::methods::dino::read_diagnostics`]). Empty for the
+    /// other methods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distillation_trace: Vec<DiagnosticsPoint>,
 }
 
 /// Where a collapse metric is measured: the projections `z = g(f(x))`, where the loss acts, or
@@ -726,6 +732,33 @@ impl Experiment {
             line_chart(&profile, &sizes)?,
         ];
         side_by_side(&panels, 16).map(Some)
+    }
+}
+
+impl Experiment {
+    /// DINO's two diagnostics over training, one line per setting with a
+    /// [`ExperimentRow::distillation_trace`]: the entropy of the teacher's distribution (left,
+    /// `ln K` dashed: uniform; 0: one-hot) and the KL between teacher and student (right; 0 in
+    /// either collapse). `None` when no row has them. `ln_k` is the natural log of the outputs.
+    pub fn distillation_chart(&self, ln_k: f64) -> Result<Option<Figure>> {
+        let rows: Vec<&ExperimentRow> = self.rows.iter().filter(|r| !r.distillation_trace.is_empty()).collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let series = |f: fn(&DiagnosticsPoint) -> f64| -> Vec<Series> {
+            rows.iter().map(|r| Series::new(r.label.as_str(), r.distillation_trace.iter().map(|p| (p.step as f64, f(p))).collect())).collect()
+        };
+        // Room above the curves for the legend (about 22 px per entry of a 400-px plot).
+        let headroom = |top: f64| top / (1.0 - (22.0 * (rows.len() + 1) as f64 + 20.0) / 400.0).max(0.3);
+        let kl_top = rows.iter().flat_map(|r| r.distillation_trace.iter().map(|p| p.teacher_student_kl)).fold(1e-6f64, f64::max);
+        let entropy = Chart::new(format!("{}: entropy of the teacher's output", self.experiment)).axes("optimizer step", "entropy (nats)").size(TRACE_PANEL.0, TRACE_PANEL.1).y_range(0.0, headroom(ln_k));
+        let kl = Chart::new(format!("{}: KL(teacher ‖ student)", self.experiment)).axes("optimizer step", "KL (nats)").size(TRACE_PANEL.0, TRACE_PANEL.1).y_range(0.0, headroom(kl_top));
+        let level = format!("ln K = {ln_k:.2} (uniform)");
+        let panels = [
+            line_chart_with_reference(&series(|p| p.teacher_entropy), Some((level.as_str(), ln_k)), &entropy)?,
+            line_chart(&series(|p| p.teacher_student_kl), &kl)?,
+        ];
+        side_by_side(&panels, 24).map(Some)
     }
 }
 

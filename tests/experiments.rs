@@ -4,6 +4,7 @@ use selfsup::experiments::{run, sweep, verdict, EXPERIMENTS};
 use selfsup::figures::{Experiment, ExperimentRow};
 use selfsup::experiments::kd;
 use selfsup::eval::kmeans::ClusterBalance;
+use selfsup::methods::dino::{self, DiagnosticsPoint};
 use selfsup::methods::{barlow, deepcluster, moco, simclr, swav};
 use selfsup::train::trace::TracePoint;
 use selfsup::train::{RunConfig, TrainConfig};
@@ -13,7 +14,7 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new(), cluster_balance: Vec::new() }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new(), cluster_balance: Vec::new(), distillation_trace: Vec::new() }
 }
 
 /// A row whose run was traced: the projections' collapse std (d = 128) at steps 0, 20, 40, …
@@ -640,4 +641,92 @@ fn the_saved_augmentation_experiment_is_on_the_default_dataset_and_its_verdict_f
     let again = verdict(&saved.experiment, &saved);
     assert_eq!(again, saved.verdict);
     assert!(saved.verdict.starts_with("Reproduces"), "{}", saved.verdict);
+}
+
+/// `dino-collapse` turns off centring (m_c = 1: the centre stays 0) and sharpening (τ_t = τ_s,
+/// from the first step) one at a time and together; nothing else changes.
+#[test]
+fn the_dino_collapse_sweep_turns_off_centring_and_sharpening() {
+    let s = sweep("dino-collapse", &selfsup::experiments::default_base()).unwrap();
+    let d = dino::Config::default();
+    let switches: Vec<(f64, f64, f64)> = s.settings.iter().map(|s| s.config.settings::<dino::Config>()).map(|c| (c.centre_momentum, c.teacher_tau, c.teacher_tau_start)).collect();
+    let (on, off) = ((d.teacher_tau, d.teacher_tau_start), (d.student_tau, d.student_tau));
+    assert_eq!(switches, [(d.centre_momentum, on.0, on.1), (1.0, on.0, on.1), (d.centre_momentum, off.0, off.1), (1.0, off.0, off.1)]);
+    let epochs = s.settings[0].config.train.epochs;
+    assert!(s.settings.iter().all(|s| s.config.train.train_images == 10_000 && s.config.train.epochs == epochs));
+    let untouched = |c: &dino::Config| dino::Config { centre_momentum: d.centre_momentum, teacher_tau: d.teacher_tau, teacher_tau_start: d.teacher_tau_start, ..c.clone() };
+    let first = untouched(s.settings[0].config.settings::<dino::Config>());
+    assert!(s.settings.iter().all(|s| untouched(s.config.settings::<dino::Config>()) == first));
+}
+
+fn diagnosed(label: &str, value: f64, knn: f64, entropy: &[f64]) -> ExperimentRow {
+    let trace = entropy.iter().enumerate().map(|(i, &h)| DiagnosticsPoint { step: 10 * (i + 1), teacher_entropy: h, teacher_student_kl: h / 10.0 }).collect();
+    ExperimentRow { distillation_trace: trace, ..row(label, value, knn) }
+}
+
+/// The verdict reads the teacher's final entropy against ln K (K = 1024: 6.93 nats): one-hot
+/// below a tenth of it, uniform above nine tenths.
+#[test]
+fn the_dino_collapse_verdict_reads_the_teachers_entropy() {
+    let e = |full: f64, no_centring: f64, no_sharpening: f64| {
+        experiment(
+            "dino-collapse",
+            0.3,
+            vec![
+                diagnosed("DINO (centring + sharpening)", 0.0, full, &[4.5, 3.0]),
+                diagnosed("no centring (m_c = 1)", 1.0, 0.2, &[4.5, no_centring]),
+                diagnosed("no sharpening (tau_t = tau_s)", 2.0, 0.25, &[4.5, no_sharpening]),
+                diagnosed("neither", 3.0, 0.25, &[4.5, 5.0]),
+            ],
+        )
+    };
+    let v = verdict("dino-collapse", &e(0.45, 0.1, 6.8));
+    assert!(v.starts_with("Reproduces:") && v.contains("no centring (m_c = 1) 20.0% kNN, final teacher entropy 0.10 nats (one-hot collapse), KL 0.010"), "{v}");
+    assert!(v.contains("(uniform collapse)") && v.contains("ln K = 6.93"), "{v}");
+    let v = verdict("dino-collapse", &e(0.45, 2.0, 6.8));
+    assert!(v.starts_with("Partly reproduces (without centring the teacher does not end one-hot)"), "{v}");
+    let v = verdict("dino-collapse", &e(0.32, 2.0, 5.0));
+    assert!(v.starts_with("Does not reproduce (full DINO does not beat random init by 5 points;"), "{v}");
+    let untraced = experiment("dino-collapse", 0.3, vec![row("DINO (centring + sharpening)", 0.0, 0.5)]);
+    assert!(verdict("dino-collapse", &untraced).starts_with("Incomplete"));
+}
+
+/// A tiny DINO sweep keeps each run's diagnostics (read back from its `metrics.jsonl`), draws
+/// `<name>-diagnostics.png`, and the page shows it.
+#[test]
+fn a_tiny_dino_sweep_keeps_its_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sweep("dino-collapse", &base()).unwrap();
+    s.settings.retain(|s| s.value == 0.0 || s.value == 2.0);
+    let out = dir.path().join("out");
+    let result = run(&s, &dir.path().join("runs"), &out, true).unwrap();
+    let ln_k = (dino::Config::default().outputs as f64).ln();
+    for r in &result.rows {
+        // 200 images at DINO's batch of 64: 3 steps, one window of 10.
+        assert_eq!(r.distillation_trace.iter().map(|p| p.step).collect::<Vec<_>>(), vec![3], "{}", r.label);
+        let p = r.distillation_trace[0];
+        assert!(p.teacher_entropy > 0.0 && p.teacher_entropy <= ln_k + 1e-9 && p.teacher_student_kl >= 0.0, "{}: {p:?}", r.label);
+    }
+    let back = Experiment::load(&out.join("dino-collapse.json")).unwrap();
+    assert_eq!(back.rows[1].distillation_trace, result.rows[1].distillation_trace);
+    let png = image::open(out.join("dino-collapse-diagnostics.png")).unwrap();
+    assert!(png.width() > 1200 && png.height() > 400, "{}x{}", png.width(), png.height());
+    let page = selfsup::experiments::markdown_section(&back, "../results/experiments");
+    assert!(page.contains("](../results/experiments/dino-collapse-diagnostics.png)"), "{page}");
+}
+
+/// `read_diagnostics` averages the logged values over windows of steps, skips lines without
+/// them, and names the file and the line of a bad one.
+#[test]
+fn dino_diagnostics_are_read_back_as_window_means() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.jsonl");
+    let line = |step: usize, h: f64, kl: f64| format!(r#"{{"epoch":0,"step":{step},"loss":1.0,"lr":0.1,"images_per_s":1.0,"teacher_entropy":{h},"teacher_student_kl":{kl}}}"#);
+    let lines = [line(1, 1.0, 0.5), line(2, 3.0, 0.1), r#"{"epoch":0,"step":3,"loss":1.0}"#.to_string(), line(4, 5.0, 0.3)];
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let points = dino::read_diagnostics(&path, 2).unwrap();
+    assert_eq!(points, vec![DiagnosticsPoint { step: 2, teacher_entropy: 2.0, teacher_student_kl: 0.3 }, DiagnosticsPoint { step: 4, teacher_entropy: 5.0, teacher_student_kl: 0.3 }]);
+    std::fs::write(&path, "{\"step\": 1}\nnot json\n").unwrap();
+    let err = dino::read_diagnostics(&path, 2).unwrap_err().to_string();
+    assert!(err.contains("metrics.jsonl") && err.contains("line 2"), "{err}");
 }

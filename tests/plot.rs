@@ -265,6 +265,7 @@ fn trace_row(label: &str, value: f64, trace: Vec<TracePoint>) -> ExperimentRow {
         projection_effective_rank: None,
         collapse_trace: trace,
         cluster_balance: Vec::new(),
+        distillation_trace: Vec::new(),
     }
 }
 

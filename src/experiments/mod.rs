@@ -40,6 +40,7 @@
 //! | `deepcluster-collapse` | DeepCluster with/without uniform sampling over pseudo-labels and the empty-cluster fix (and the naive version without PCA whitening); cluster sizes every epoch | a naive DeepCluster ends with one cluster |
 //! | `swav-equipartition` | SwAV's codes from Sinkhorn-Knopp or a plain softmax of the scores; collapse std over training | without the equipartition the codes collapse |
 //! | `multi-crop` | SwAV with 2 global crops, or 2 global + 4 local (small or large) crops; 2 global for 1.5× the epochs (about the compute of the local crops); two controls with crops as large as global ones as the extra views, at 16 and 32 px (content or resolution?) | multi-crop helps at about the same compute |
+//! | `dino-collapse` | DINO with/without centring (m_c = 1) and sharpening (τ_t = τ_s); the teacher's entropy and the teacher–student KL over training | centring and sharpening are both needed: without centring one output dominates, without sharpening the output goes uniform |
 
 pub mod kd;
 
@@ -51,13 +52,13 @@ use crate::figures::{Experiment, ExperimentRow, Space};
 
 use crate::run::{train, train_traced, Summary};
 use crate::train::trace::{self, TraceConfig};
-use crate::methods::{barlow, byol, deepcluster, moco, simclr, swav};
+use crate::methods::{barlow, byol, deepcluster, dino, moco, simclr, swav};
 use crate::train::checkpoint::write_json_atomic;
 use crate::train::{RunConfig, TrainConfig};
 
 /// The experiments `selfsup experiment` knows, in the lecture's order.
 pub const EXPERIMENTS: &[&str] =
-    &["moco-momentum", "negatives", "temperature", "augmentations", "mochi", "barlow-lambda", kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
+    &["moco-momentum", "negatives", "temperature", "augmentations", "mochi", "barlow-lambda", kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop", "dino-collapse"];
 
 /// One run of a sweep: how it is labelled and the config it trains with.
 #[derive(Debug, Clone)]
@@ -104,6 +105,8 @@ pub fn default_train_images(name: &str) -> usize {
         "temperature" | "augmentations" => 10_000,
         // The part-3 methods' defaults were measured on all 10 000 images (docs/results.md).
         "deepcluster-collapse" | "swav-equipartition" | "multi-crop" => 10_000,
+        // DINO's default run was measured on all 10 000 images (docs/results.md).
+        "dino-collapse" => 10_000,
         _ => 5_000,
     }
 }
@@ -308,6 +311,34 @@ pub fn sweep(name: &str, base: &TrainConfig) -> Result<Sweep> {
                 ],
             }
         }
+        "dino-collapse" => {
+            let full = with("dino");
+            let tau_s = full.settings::<dino::Config>().student_tau;
+            let variant = |label: &str, value: f64, centring: bool, sharpening: bool| {
+                setting(&full, label, value, move |c| {
+                    let cfg = c.settings_mut::<dino::Config>();
+                    if !centring {
+                        cfg.centre_momentum = 1.0;
+                    }
+                    if !sharpening {
+                        (cfg.teacher_tau, cfg.teacher_tau_start) = (tau_s, tau_s);
+                    }
+                })
+            };
+            Sweep {
+                seeds: 1,
+                collapse: false,
+                name: "dino-collapse",
+                parameter: "variant",
+                claim: "DINO needs both centring and sharpening: without centring one output dimension dominates (the teacher's entropy falls to 0), without sharpening the output goes uniform (its entropy rises to ln K); in either collapse the teacher-student KL falls to 0 and nothing is learnt",
+                settings: vec![
+                    variant(DINO_FULL, 0.0, true, true),
+                    variant(NO_CENTRING, 1.0, false, true),
+                    variant(NO_SHARPENING, 2.0, true, false),
+                    variant(NO_CENTRING_NO_SHARPENING, 3.0, false, false),
+                ],
+            }
+        }
         other => {
             return Err(Error::config(format!("unknown experiment `{other}`; expected one of: {}", EXPERIMENTS.join(", "))));
         }
@@ -325,6 +356,17 @@ const LOCAL_SMALL: &str = "2 global + 4 local (8-40%)";
 const LOCAL_LARGE: &str = "2 global + 4 local (40-80%)";
 const LOCAL_WHOLE_16: &str = "2 global + 4 local (80-100%)";
 const LOCAL_WHOLE_32: &str = "2 global + 4 at 32 px (80-100%)";
+const DINO_FULL: &str = "DINO (centring + sharpening)";
+const NO_CENTRING: &str = "no centring (m_c = 1)";
+const NO_SHARPENING: &str = "no sharpening (tau_t = tau_s)";
+const NO_CENTRING_NO_SHARPENING: &str = "neither";
+/// Steps per point of DINO's diagnostics over training (means over windows of this many
+/// steps; one batch's values are noisy).
+pub const DIAGNOSTICS_WINDOW: usize = 10;
+/// DINO's teacher has collapsed to one-hot outputs when its entropy ends below this fraction
+/// of `ln K`, to uniform ones when above `1 −` it.
+pub const ENTROPY_COLLAPSE: f64 = 0.1;
+
 /// Local crops per image in the `multi-crop` experiment.
 pub const MULTI_CROP_LOCAL: usize = 4;
 
@@ -378,6 +420,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
         let mut summaries: Vec<Summary> = Vec::with_capacity(seeds);
         let mut collapse_trace = Vec::new();
         let mut cluster_balance = Vec::new();
+        let mut distillation_trace = Vec::new();
         for j in 0..seeds {
             let mut config = s.config.clone();
             config.train.seed += j as u64;
@@ -399,6 +442,10 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
             // were (the first seed's run).
             if j == 0 && config.name() == "deepcluster" {
                 cluster_balance = deepcluster::read_reports(&dir)?.iter().map(|r| r.balance()).collect();
+            }
+            // DINO's runs log the teacher's entropy and the teacher-student KL every step.
+            if j == 0 && config.name() == "dino" {
+                distillation_trace = dino::read_diagnostics(&dir.join("metrics.jsonl"), DIAGNOSTICS_WINDOW)?;
             }
             if !quiet {
                 println!("    {}", summary.line());
@@ -426,6 +473,7 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
             },
             collapse_trace,
             cluster_balance,
+            distillation_trace,
         });
         experiment.verdict = verdict(sweep.name, &experiment);
         write_json_atomic(&json, &experiment)?;
@@ -437,7 +485,17 @@ pub fn run(sweep: &Sweep, runs_dir: &Path, out_dir: &Path, quiet: bool) -> Resul
     if let Some(clusters) = experiment.cluster_chart()? {
         clusters.save_png(out_dir.join(format!("{}-clusters.png", sweep.name)))?;
     }
+    if let Some(chart) = experiment.distillation_chart((dino_outputs(&experiment) as f64).ln())? {
+        chart.save_png(out_dir.join(format!("{}-diagnostics.png", sweep.name)))?;
+    }
     Ok(experiment)
+}
+
+/// K, the outputs of the DINO runs of `e` (from the first run's saved settings; the default
+/// when they do not say).
+pub fn dino_outputs(e: &Experiment) -> usize {
+    let saved = e.settings.get("runs").and_then(|r| r.get(0)).and_then(|r| r.get("config")).and_then(|c| c.get("method")).and_then(|m| m.get("outputs")).and_then(|k| k.as_u64());
+    saved.map_or(dino::Config::default().outputs, |k| k as usize)
 }
 
 /// Recomputes the verdict of a saved experiment (`path`, an [`Experiment`] JSON) from its rows
@@ -776,6 +834,50 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
                 small.label, pct(small.knn_top1), reference.label, pct(reference.knn_top1), 100.0 * gain, pct(two.knn_top1), pct(base)
             )
         }
+        "dino-collapse" => {
+            let Some(full) = row(DINO_FULL) else { return "Incomplete: the full DINO run is needed.".into() };
+            let ln_k = (dino_outputs(e) as f64).ln();
+            let last = |r: &ExperimentRow| r.distillation_trace.last().copied();
+            if last(full).is_none() {
+                return "Incomplete: the runs' diagnostics (metrics.jsonl) were not recorded.".into();
+            }
+            let one_hot = |r: &ExperimentRow| last(r).is_some_and(|p| p.teacher_entropy < ENTROPY_COLLAPSE * ln_k);
+            let uniform = |r: &ExperimentRow| last(r).is_some_and(|p| p.teacher_entropy > (1.0 - ENTROPY_COLLAPSE) * ln_k);
+            let describe = |r: &ExperimentRow| {
+                last(r).map(|p| {
+                    let state = if one_hot(r) {
+                        " (one-hot collapse)"
+                    } else if uniform(r) {
+                        " (uniform collapse)"
+                    } else {
+                        ""
+                    };
+                    format!("{} {} kNN, final teacher entropy {:.2} nats{state}, KL {:.3}", r.label, pct(r.knn_top1), p.teacher_entropy, p.teacher_student_kl)
+                })
+            };
+            let centring_needed = row(NO_CENTRING).is_some_and(one_hot);
+            let sharpening_needed = row(NO_SHARPENING).is_some_and(uniform);
+            let healthy = learns(full) && !one_hot(full) && !uniform(full);
+            let opening = match (healthy, centring_needed, sharpening_needed) {
+                (true, true, true) => "Reproduces".to_string(),
+                (h, c, s) => {
+                    let mut missing = Vec::new();
+                    if !h {
+                        missing.push(if learns(full) { "full DINO's teacher collapses too" } else { "full DINO does not beat random init by 5 points" });
+                    }
+                    if !c {
+                        missing.push("without centring the teacher does not end one-hot");
+                    }
+                    if !s {
+                        missing.push("without sharpening it does not end uniform");
+                    }
+                    let some = [h, c, s].iter().any(|&x| x);
+                    format!("{} ({})", if some { "Partly reproduces" } else { "Does not reproduce" }, missing.join("; "))
+                }
+            };
+            let all: Vec<String> = rows.iter().filter_map(describe).collect();
+            format!("{opening}: {} (ln K = {ln_k:.2}; random init {}).", all.join("; "), pct(base))
+        }
         _ => String::new(),
     }
 }
@@ -861,6 +963,12 @@ pub fn markdown_section(e: &Experiment, image_dir: &str) -> String {
     s += &format!("![{0}]({image_dir}/{0}.png)\n\n", e.experiment);
     if e.rows.iter().any(|r| !r.collapse_trace.is_empty()) {
         s += &format!("The collapse std over training (`1/√d` dashed):\n\n![{0} over training]({image_dir}/{0}-trace.png)\n\n", e.experiment);
+    }
+    if e.rows.iter().any(|r| !r.distillation_trace.is_empty()) {
+        s += &format!(
+            "The teacher's entropy (`ln K` dashed: uniform) and the teacher–student KL over training, means over {DIAGNOSTICS_WINDOW} steps:\n\n![{0} diagnostics]({image_dir}/{0}-diagnostics.png)\n\n",
+            e.experiment
+        );
     }
     if e.rows.iter().any(|r| !r.cluster_balance.is_empty()) {
         s += &format!(
