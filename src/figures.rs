@@ -30,6 +30,7 @@
 //! [`FiguresReport::check`] fails with a message that names it. The other experiments are
 //! drawn when their JSON is there.
 
+pub mod attention;
 pub mod clustering;
 
 use std::path::{Path, PathBuf};
