@@ -746,12 +746,12 @@ impl Experiment {
         if rows.is_empty() {
             return Ok(None);
         }
-        let series = |f: fn(&DiagnosticsPoint) -> f64| -> Vec<Series> {
-            rows.iter().map(|r| Series::new(r.label.as_str(), r.distillation_trace.iter().map(|p| (p.step as f64, f(p))).collect())).collect()
+        let series = |f: fn(&DiagnosticsPoint) -> f32| -> Vec<Series> {
+            rows.iter().map(|r| Series::new(r.label.as_str(), r.distillation_trace.iter().map(|p| (p.step as f64, f(p) as f64)).collect())).collect()
         };
         // Room above the curves for the legend (about 22 px per entry of a 400-px plot).
         let headroom = |top: f64| top / (1.0 - (22.0 * (rows.len() + 1) as f64 + 20.0) / 400.0).max(0.3);
-        let kl_top = rows.iter().flat_map(|r| r.distillation_trace.iter().map(|p| p.teacher_student_kl)).fold(1e-6f64, f64::max);
+        let kl_top = rows.iter().flat_map(|r| r.distillation_trace.iter().map(|p| p.teacher_student_kl as f64)).fold(1e-6f64, f64::max);
         let entropy = Chart::new(format!("{}: entropy of the teacher's output", self.experiment)).axes("optimizer step", "entropy (nats)").size(TRACE_PANEL.0, TRACE_PANEL.1).y_range(0.0, headroom(ln_k));
         let kl = Chart::new(format!("{}: KL(teacher ‖ student)", self.experiment)).axes("optimizer step", "KL (nats)").size(TRACE_PANEL.0, TRACE_PANEL.1).y_range(0.0, headroom(kl_top));
         let level = format!("ln K = {ln_k:.2} (uniform)");

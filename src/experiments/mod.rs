@@ -363,9 +363,13 @@ const NO_CENTRING_NO_SHARPENING: &str = "neither";
 /// Steps per point of DINO's diagnostics over training (means over windows of this many
 /// steps; one batch's values are noisy).
 pub const DIAGNOSTICS_WINDOW: usize = 10;
-/// DINO's teacher has collapsed to one-hot outputs when its entropy ends below this fraction
-/// of `ln K`, to uniform ones when above `1 −` it.
+/// DINO's teacher has collapsed (the paper's Figure 7) when, at the end of training, the student
+/// has nothing left to learn from it, a teacher–student KL below [`COLLAPSED_KL`] nats, and its
+/// entropy is at an extreme: below this fraction of `ln K` (one-hot), or above `1 −` it
+/// (uniform). A broad teacher that still differs from its student is not collapsed.
 pub const ENTROPY_COLLAPSE: f64 = 0.1;
+/// See [`ENTROPY_COLLAPSE`].
+pub const COLLAPSED_KL: f64 = 0.01;
 
 /// Local crops per image in the `multi-crop` experiment.
 pub const MULTI_CROP_LOCAL: usize = 4;
@@ -841,8 +845,9 @@ pub fn verdict(name: &str, e: &Experiment) -> String {
             if last(full).is_none() {
                 return "Incomplete: the runs' diagnostics (metrics.jsonl) were not recorded.".into();
             }
-            let one_hot = |r: &ExperimentRow| last(r).is_some_and(|p| p.teacher_entropy < ENTROPY_COLLAPSE * ln_k);
-            let uniform = |r: &ExperimentRow| last(r).is_some_and(|p| p.teacher_entropy > (1.0 - ENTROPY_COLLAPSE) * ln_k);
+            let flat = |p: &dino::DiagnosticsPoint| (p.teacher_student_kl as f64) < COLLAPSED_KL;
+            let one_hot = |r: &ExperimentRow| last(r).is_some_and(|p| flat(&p) && (p.teacher_entropy as f64) < ENTROPY_COLLAPSE * ln_k);
+            let uniform = |r: &ExperimentRow| last(r).is_some_and(|p| flat(&p) && p.teacher_entropy as f64 > (1.0 - ENTROPY_COLLAPSE) * ln_k);
             let describe = |r: &ExperimentRow| {
                 last(r).map(|p| {
                     let state = if one_hot(r) {

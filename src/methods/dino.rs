@@ -165,9 +165,10 @@ pub struct Diagnostics {
 pub struct DiagnosticsPoint {
     /// The window's last optimizer step.
     pub step: usize,
-    /// The window's mean teacher entropy and teacher–student KL (nats).
-    pub teacher_entropy: f64,
-    pub teacher_student_kl: f64,
+    /// The window's mean teacher entropy and teacher–student KL (nats; `f32`, so that a saved
+    /// experiment reads back the same).
+    pub teacher_entropy: f32,
+    pub teacher_student_kl: f32,
 }
 
 /// The diagnostics a DINO run wrote to its `metrics.jsonl` (`path`), averaged over windows of
@@ -194,8 +195,8 @@ pub fn read_diagnostics(path: &std::path::Path, window: usize) -> Result<Vec<Dia
             let n = w.len() as f64;
             DiagnosticsPoint {
                 step: w.last().expect("chunks are not empty").0,
-                teacher_entropy: w.iter().map(|x| x.1).sum::<f64>() / n,
-                teacher_student_kl: w.iter().map(|x| x.2).sum::<f64>() / n,
+                teacher_entropy: (w.iter().map(|x| x.1).sum::<f64>() / n) as f32,
+                teacher_student_kl: (w.iter().map(|x| x.2).sum::<f64>() / n) as f32,
             }
         })
         .collect())
