@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct ViewConfig {
-    /// Colour-jitter strength s: jitter (0.8s, 0.8s, 0.8s, 0.2s), applied with p = 0.8.
+    /// Colour-jitter strength s: jitter (0.8s, 0.8s, 0.8s, 0.2s), applied with p = 0.8 (BYOL's and DINO's views: (0.4s, 0.4s, 0.2s, 0.1s)).
     #[arg(long)]
     pub color_strength: f64,
-    /// Smallest area fraction of the random resized crop (the largest is 1). Default: the dataset's recipe (0.2 on textures and photos, 0.8 there for barlow, byol, deepcluster and swav; 0.8 on shapes; 0.5 on digits).
+    /// Smallest area fraction of the random resized crop (the largest is 1). Default: the dataset's recipe (0.2 on textures and photos, 0.8 there for barlow, byol, deepcluster, swav and dino; 0.8 on shapes; 0.5 on digits).
     #[arg(long)]
     pub crop_min_scale: f64,
 }
