@@ -11,7 +11,9 @@
 //! ```
 //!
 //! After DINO training the heads of a ViT attend to the object and its parts without any
-//! label or mask; at random initialisation the maps are noise. Each map is shown scaled to
+//! label or mask (the paper's ImageNet result; the kit has no DINO-trained ViT that shows it
+//! yet, docs/results.md); at random initialisation the maps are nearly uniform, and the
+//! scaling below turns their small differences into texture. Each map is shown scaled to
 //! its own maximum (`a / max a`, through the kit's [`colormap`]), so the figure shows where a
 //! head looks, not how much of its attention goes to the patches.
 
