@@ -4,6 +4,7 @@ pub mod ops;
 pub mod layers;
 
 pub use layers::{BatchNorm2d, Conv2d, ConvBlock};
+pub mod attention;
 pub mod branch;
 pub mod encoders;
 pub mod ema;
