@@ -18,9 +18,10 @@
 //! ```
 //!
 //! The teacher's output is a constant for the loss (stop-gradient). The loss has the form of
-//! SwAV's swapped prediction ([`crate::methods::swav::swav_loss`], which computes it): targets
-//! from the global crops, predicted by every other crop, averaged over the pairs and the batch
-//! (the official `DINOLoss` divides by the number of pairs as well).
+//! SwAV's swapped prediction ([`crate::methods::swav::swav_loss`]; [`dino_loss`] writes the same
+//! sum out, so that it stands as an exercise of its own): targets from the global crops,
+//! predicted by every other crop, averaged over the pairs and the batch (the official
+//! `DINOLoss` divides by the number of pairs as well).
 //!
 //! **Against collapse** there are no negatives and no equipartition, only two opposite forces
 //! on the teacher's output:
@@ -41,7 +42,7 @@
 use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
 use crate::error::{Error, Result};
 use crate::methods::byol::cosine_tau;
-use crate::methods::swav::{prototype_scores, random_unit_rows, swav_loss, MAX_PROTOTYPES};
+use crate::methods::swav::{prototype_scores, random_unit_rows, MAX_PROTOTYPES};
 use crate::methods::{stack_views, Batch, Method, Settings};
 use crate::nn::functional::l2_normalize;
 use crate::nn::ops::{Backend, Img, Mat};
@@ -53,13 +54,20 @@ use rand_distr::uniform::SampleUniform;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The teacher's targets `softmax((t − c) / τ_t)` for the rows of `t` (`n × K`, row-major;
-/// `centre` has `K` values). Computed in `f64` after subtracting each row's maximum, so any
-/// logit and a small `τ_t` are safe. Constants for the loss: no gradient reaches the teacher.
+// ANCHOR: dino_loss
+/// The teacher's targets `P_t = softmax((t − c) / τ_t)` for the rows of `t` (`n × K`,
+/// row-major; `centre` has `K` values): **centring** (`− c`) then **sharpening** (a small
+/// `τ_t`), Caron et al. 2021, Algorithm 1. Computed in `f64` after subtracting each row's
+/// maximum, so any logit and a small `τ_t` are safe. Constants for the loss: no gradient
+/// reaches the teacher.
 pub fn teacher_targets(t: &[f32], centre: &[f32], tau_t: f32) -> Vec<f32> {
     let k = centre.len();
     assert!(k > 0 && t.len() % k == 0, "teacher_targets: {} teacher values are not rows of K = {k}", t.len());
     assert!(tau_t > 0.0, "teacher_targets: the teacher temperature τ_t must be positive");
+    // BEGIN SOLUTION
+    // HINT: one row of K values at a time (`t.chunks(k)`); work in f64.
+    // HINT: the logits are (t_k − c_k) / τ_t: subtract the centre first, then divide by the teacher's temperature.
+    // HINT: a stable softmax subtracts the row's largest logit before `exp`: at τ_t = 0.04 an output of 30 is the logit 750, and e^750 overflows even f64.
     let mut out = Vec::with_capacity(t.len());
     for row in t.chunks(k) {
         let logits: Vec<f64> = row.iter().zip(centre).map(|(&x, &c)| (x as f64 - c as f64) / tau_t as f64).collect();
@@ -69,22 +77,42 @@ pub fn teacher_targets(t: &[f32], centre: &[f32], tau_t: f32) -> Vec<f32> {
         out.extend(exp.iter().map(|&e| (e / sum) as f32));
     }
     out
+    // END SOLUTION
 }
+// ANCHOR_END: dino_loss
 
+// ANCHOR: dino_centre
 /// The centre's update `c ← m_c · c + (1 − m_c) · mean_b t_b` over the rows of `t` (`n × K`,
-/// row-major: the teacher's raw outputs for both global crops of the batch).
+/// row-major: the teacher's raw outputs for both global crops of the batch), Caron et al.
+/// 2021, Algorithm 1: an exponential moving average of the teacher's mean output, one value per
+/// output dimension `k`. `m_c = 1` keeps `c` (no centring from a zero start); `m_c = 0`
+/// replaces it by this batch's mean. Computed in `f64`.
 pub fn update_centre(centre: &mut [f32], t: &[f32], m_c: f32) {
     let k = centre.len();
     assert!(k > 0 && !t.is_empty() && t.len() % k == 0, "update_centre: {} teacher values are not rows of K = {k}", t.len());
     assert!((0.0..=1.0).contains(&m_c), "update_centre: the centre momentum must be in [0, 1]");
+    // BEGIN SOLUTION
+    // HINT: `t` holds n = t.len() / k rows (images × global crops) of K values; entry [row * k + j] is output j of that row.
+    // HINT: c_j moves towards the mean of column j over the rows (not the mean of a row over its K outputs).
+    // HINT: m_c weighs the old centre: m_c = 0.9 keeps 90% of it and takes 10% of the batch mean.
     let rows = (t.len() / k) as f64;
     for (j, c) in centre.iter_mut().enumerate() {
         let mean = t.iter().skip(j).step_by(k).map(|&x| x as f64).sum::<f64>() / rows;
         *c = (m_c as f64 * *c as f64 + (1.0 - m_c as f64) * mean) as f32;
     }
+    // END SOLUTION
 }
+// ANCHOR_END: dino_centre
 
-/// DINO's loss for one batch of `b` images.
+// ANCHOR: dino_loss
+/// DINO's loss for one batch of `b` images (Caron et al. 2021, Algorithm 1, with local crops
+/// as the official multi-crop `DINOLoss`):
+///
+/// ```text
+/// P_t(x_i)     = softmax((g_t(x_i) − c) / τ_t)     i ∈ {1, 2}, the global crops ([`teacher_targets`])
+/// log P_s(x_v) = log_softmax(g_s(x_v) / τ_s)       v = 1 … V, every crop
+/// L = 1 / (2 (V − 1)) · Σ_{i ∈ {1,2}} Σ_{v ≠ i} (1/b) Σ_b − Σ_k P_t(x_i)_{b,k} log P_s(x_v)_{b,k}
+/// ```
 ///
 /// * `student` — the student's outputs `g_s(x_v)` for all `V` crops, in crop order (the two
 ///   global crops first), on the tape; each tensor holds one or more whole crops stacked
@@ -92,26 +120,82 @@ pub fn update_centre(centre: &mut [f32], t: &[f32], m_c: f32) {
 /// * `teacher` — the teacher's raw outputs `g_t(x_1), g_t(x_2)` (`2b × K`, row-major).
 /// * `centre` — `c` (`K` values) before this batch's update.
 ///
-/// `L = mean over (i ∈ {1, 2}, v ≠ i) of − mean_b Σ_k P_t(x_i)_{b,k} log P_s(x_v)_{b,k}`.
+/// A crop is never compared with its own target (`v ≠ i`): each global crop's target meets
+/// every *other* crop, `2 (V − 1)` pairs. The sum is regrouped by student crop,
+/// `Σ_i Σ_{v ≠ i} ⟨P_t(x_i), log P_s(x_v)⟩ = Σ_v ⟨Σ_{i ≠ v} P_t(x_i), log P_s(x_v)⟩`, so each
+/// crop's log-softmax is computed once. That is SwAV's swapped prediction
+/// ([`crate::methods::swav::swav_loss`]) with the teacher's targets as codes, written out here
+/// in the same order of operations, so both give the same numbers to the last bit. dfdx's
+/// log-softmax subtracts the row maximum: a small `τ_s` is safe.
+///
+/// Panics unless `teacher` is `2b × K`, every student tensor holds whole `(b, K)` crops, there
+/// are at least two crops, and `τ_s > 0`.
 pub fn dino_loss<D: Device<f32>, T: Tape<f32, D>>(student: Vec<Mat<D, T>>, teacher: &[f32], b: usize, centre: &[f32], tau_s: f32, tau_t: f32) -> Tensor<Rank0, f32, D, T> {
     let k = centre.len();
-    assert!(teacher.len() == 2 * b * k, "dino_loss: the teacher's output must be 2 global crops × {b} images × K = {k}");
+    assert!(b > 0 && teacher.len() == 2 * b * k, "dino_loss: the teacher's output must be 2 global crops × {b} images × K = {k}");
+    assert!(tau_s > 0.0, "dino_loss: the student temperature τ_s must be positive");
     let dev = student.first().expect("dino_loss: no student outputs").device().clone();
+    let crops_per_tensor: Vec<usize> = student
+        .iter()
+        .map(|s| {
+            let (rows, cols) = *s.shape();
+            assert!(cols == k && rows > 0 && rows % b == 0, "dino_loss: student outputs of shape ({rows}, {cols}) are not whole crops of ({b}, {k})");
+            rows / b
+        })
+        .collect();
+    let n_crops: usize = crops_per_tensor.iter().sum();
+    assert!(n_crops >= 2, "dino_loss: {n_crops} student crop(s); needs the two global crops at least");
+    // Each of the two global crops' targets, with every crop but itself.
+    let n_pairs = 2 * (n_crops - 1);
+    // BEGIN SOLUTION
+    // HINT: `teacher_targets(teacher, centre, tau_t)` gives P_t of both global crops stacked: `chunks(b * k)` splits it into crop 1's (b, K) block and crop 2's.
+    // HINT: number the student crops 0, 1, 2, … across all the tensors (tensor t holds `crops_per_tensor[t]` of them); crop v's target is the sum of the global crops' P_t except its own (i ≠ v): crop 0 gets P_t(x_2), crop 1 gets P_t(x_1), a local crop both.
+    // HINT: `dev.tensor_from_vec(targets, (n * b, k))` is a constant (no gradient to the teacher); the student's log-probabilities are `(s / tau_s).log_softmax::<Axis<1>>()`.
+    // HINT: add up Σ targets · log P_s over every tensor (`sum::<Rank0, _>()`), then scale once by −1 / (b · n_pairs).
     let targets = teacher_targets(teacher, centre, tau_t);
-    let codes: Vec<Mat<D>> = targets.chunks(b * k).map(|p| dev.tensor_from_vec(p.to_vec(), (b, k))).collect();
-    swav_loss(student, &codes, tau_s)
+    let p_t: Vec<&[f32]> = targets.chunks(b * k).collect();
+    let mut total = None;
+    let mut first_crop = 0;
+    for (s, n) in student.into_iter().zip(crops_per_tensor) {
+        let mut target = vec![0.0f32; n * b * k];
+        for (u, block) in target.chunks_exact_mut(b * k).enumerate() {
+            for (_, p) in p_t.iter().enumerate().filter(|&(i, _)| i != first_crop + u) {
+                block.iter_mut().zip(p.iter()).for_each(|(x, &y)| *x += y);
+            }
+        }
+        let target = dev.tensor_from_vec(target, (n * b, k));
+        let log_p = (s / tau_s).log_softmax::<Axis<1>>();
+        let term = (log_p * target).sum::<Rank0, _>();
+        total = Some(match total {
+            None => term,
+            Some(sum) => sum + term,
+        });
+        first_crop += n;
+    }
+    total.expect("at least two crops") * (-1.0 / (b * n_pairs) as f32)
+    // END SOLUTION
 }
+// ANCHOR_END: dino_loss
 
-/// The teacher temperature at optimizer step `step`: a linear warm-up from `from` to `to` over
-/// `warmup_steps` steps, then `to` (the paper: 0.04 → 0.07 over 30 epochs; the kit counts in
-/// steps, see `SSL_RECIPES.md` §10).
+// ANCHOR: dino_centre
+/// The teacher temperature at optimizer step `step` (Caron et al. 2021 warm τ_t up linearly
+/// from 0.04 to 0.07 during the first 30 epochs): a linear warm-up from
+/// `from` to `to` over `warmup_steps` steps, then `to` —
+/// `τ_t(step) = from + (to − from) · step / warmup_steps` for `step < warmup_steps`, else `to`.
+/// `τ_t(0) = from`; with `warmup_steps = 0`, `to` from the start. The kit counts in steps, see
+/// `SSL_RECIPES.md` §10.
 pub fn teacher_temperature(from: f64, to: f64, warmup_steps: usize, step: usize) -> f64 {
+    // BEGIN SOLUTION
+    // HINT: step 0 gives `from`; step `warmup_steps` and every later step give `to`.
+    // HINT: mind `warmup_steps = 0` (no warm-up): never divide by it.
     if step >= warmup_steps {
         to
     } else {
         from + (to - from) * step as f64 / warmup_steps as f64
     }
+    // END SOLUTION
 }
+// ANCHOR_END: dino_centre
 
 /// Mean entropy `− Σ_k p_k ln p_k` of the rows of `p` (`n × K`, rows summing to 1), in nats:
 /// ln K for uniform rows, 0 for one-hot rows.
