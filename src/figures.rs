@@ -23,15 +23,22 @@
 //! | `swav-codes.png` | one batch's scores at the start of training, their softmax (one prototype takes the batch) and SwAV's Sinkhorn codes (each prototype gets about `B / K`), with each prototype's total | [`clustering::swav_codes`], [`crate::methods::swav::sinkhorn`] |
 //! | `multicrop-views.png` | test images with their 2 global and 6 local crops | [`clustering::multicrop_views`], [`crate::augment::MultiCrop`] |
 //! | `simclr-kmeans.png`, `random-init-kmeans.png` | k-means (k = 10) on the test features, on their PCA map, coloured by class and by cluster, with the clusters' NMI with the classes | the short SimCLR run, [`clustering::cluster_map`], [`crate::eval::kmeans`] |
+//! | `vit-patches.png` | a test image next to its 64 patches of 4×4 px, the ViT's tokens 1–64 | [`vit::vit_patches`], [`crate::augment::PatchGrid`] |
+//! | `vit-attention-random.png` | the class token's attention per head of the last block of a random-init ViT, one test image per class | [`vit::vit_attention_random`], [`attention::attention_figure_labelled`] |
+//! | `dino-centring-sharpening.png` | one made-up teacher output through DINO's softmax plain, sharpened (τ_t), centred (− c) and both, with entropies | [`vit::dino_centring_sharpening`], [`crate::methods::dino::teacher_targets`] |
+//! | `<experiment>-diagnostics.png` | DINO's teacher entropy and teacher–student KL over training, one line per setting (`dino-collapse`) | same JSON, [`Experiment::distillation_chart`] |
+//! | `dino-attention.png` | the DINO-trained ViT's class-token attention next to a random-init one's: a copy of `results/experiments/dino-backbone-attention.png` | `selfsup experiment dino-backbone`, [`vit::copy_backbone_attention`] |
 //!
 //! The experiments the decks show ([`REQUIRED_EXPERIMENTS`]: MoCo's momentum, the augmentations, part 2's
-//! `barlow-lambda`, `kd-temperature`, `byol-collapse`, and part 3's `deepcluster-collapse`,
-//! `swav-equipartition`, `multi-crop`) are required: if a JSON is absent,
-//! [`FiguresReport::check`] fails with a message that names it. The other experiments are
-//! drawn when their JSON is there.
+//! `barlow-lambda`, `kd-temperature`, `byol-collapse`, part 3's `deepcluster-collapse`,
+//! `swav-equipartition`, `multi-crop`, and part 4's `dino-collapse`, `dino-backbone`) are
+//! required: if a JSON is absent, [`FiguresReport::check`] fails with a message that names it
+//! and the command that makes it; so does a missing `dino-backbone-attention.png`. The other
+//! experiments are drawn when their JSON is there.
 
 pub mod attention;
 pub mod clustering;
+pub mod vit;
 
 use std::path::{Path, PathBuf};
 
@@ -60,9 +67,9 @@ use crate::train::{RunConfig, TrainConfig};
 
 /// Experiments a deck shows: their figures are required (`moco-momentum` in the contrastive
 /// deck, the part-2 experiments in the deck on learning without negatives, the part-3 ones in
-/// the clustering deck).
+/// the clustering deck, the part-4 ones in the ViT and DINO deck).
 pub const REQUIRED_EXPERIMENTS: &[&str] =
-    &["moco-momentum", "augmentations", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop"];
+    &["moco-momentum", "augmentations", "barlow-lambda", crate::experiments::kd::NAME, "byol-collapse", "deepcluster-collapse", "swav-equipartition", "multi-crop", "dino-collapse", "dino-backbone"];
 /// Experiments drawn when their JSON exists.
 pub const OPTIONAL_EXPERIMENTS: &[&str] = &["negatives", "temperature", "augmentations", "mochi"];
 
@@ -151,13 +158,14 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
     report.save(&byol_tau_schedule()?, out, "byol-tau-schedule.png")?;
     report.save(&clustering::swav_codes(cfg.run.train.seed)?.figure, out, "swav-codes.png")?;
     report.save(&clustering::multicrop_views(cfg.run.train.seed, 3)?, out, "multicrop-views.png")?;
+    vit::part4_figures(cfg, &mut report)?;
     for (names, required) in [(REQUIRED_EXPERIMENTS, true), (OPTIONAL_EXPERIMENTS, false)] {
         for name in names {
             let path = cfg.experiments.join(format!("{name}.json"));
             if !path.exists() {
                 let note = format!("{}: not found, so {name}.png and {name}-table.png were not made", path.display());
                 if required {
-                    report.missing.push(format!("{note} (run the `{name}` experiment first, or merge the branch that has its results)"));
+                    report.missing.push(format!("{note} (make it with `selfsup experiment {name}`, or merge the branch that has its results)"));
                 } else {
                     report.skipped.push(note);
                 }
@@ -183,6 +191,10 @@ pub fn generate(cfg: &FiguresConfig) -> Result<FiguresReport> {
             }
             if let Some(clusters) = experiment.cluster_chart()? {
                 report.save(&clusters, out, &format!("{name}-clusters.png"))?;
+            }
+            // DINO's runs: the teacher's entropy against ln K, and the teacher-student KL.
+            if let Some(diagnostics) = experiment.distillation_chart((crate::experiments::dino_outputs(&experiment) as f64).ln())? {
+                report.save(&diagnostics, out, &format!("{name}-diagnostics.png"))?;
             }
         }
     }
