@@ -16,3 +16,8 @@ for pair in kmeans:kmeans sinkhorn:sinkhorn_knopp swav:swav_loss; do
     echo "== tests/golden/exercises_part3.py ${pair%%:*} -> tests/hidden/${pair##*:}.rs"
     python3 tests/golden/exercises_part3.py "${pair%%:*}" | python3 .ci/golden_match.py "tests/hidden/${pair##*:}.rs"
 done
+# Part 4's graded exercises: the same, one section per hidden test file.
+for pair in dino:dino_loss centre:dino_centre attention:vit_attention; do
+    echo "== tests/golden/exercises_part4.py ${pair%%:*} -> tests/hidden/${pair##*:}.rs"
+    python3 tests/golden/exercises_part4.py "${pair%%:*}" | python3 .ci/golden_match.py "tests/hidden/${pair##*:}.rs"
+done

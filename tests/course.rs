@@ -157,16 +157,17 @@ fn grading_a_class_gives_the_expected_scores_and_no_credit_for_delegating_or_fak
     // Points per exercise (public tests count 1 each, hidden ones their `// points:`): part 1
     // 10, 7, 15, 10, 10, 9; part 2 barlow_twins 2 + 11 = 13, distillation_loss 2 + 12 = 14,
     // byol 2 + 11 = 13; part 3 kmeans 2 + 14 = 16, sinkhorn_knopp 2 + 11 = 13, swav_loss
-    // 2 + 14 = 16. bob's distillation without T² loses the three tests with T ≠ 1 and a
+    // 2 + 14 = 16; part 4 dino_loss 2 + 15 = 17, dino_centre 2 + 11 = 13, vit_attention
+    // 2 + 10 = 12 (alice: 146 + 42 = 188; nobody else hands part 4 in). bob's distillation without T² loses the three tests with T ≠ 1 and a
     // soft term (the_soft_term_is_multiplied_by_t_squared, both_terms_together, the gradient:
     // 2 points each): 14 − 6 = 8.
-    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,kmeans,sinkhorn_knopp,swav_loss,total
-alice,10,7,15,10,10,9,13,14,13,16,13,16,146
-bob,0,0,8,0,10,0,0,8,0,0,0,0,26
-carol,0,0,0,10,0,9,0,0,0,0,0,0,19
-dave,0,0,0,0,0,0,0,0,0,0,0,0,0
-erin,0,0,0,10,0,0,0,0,0,0,0,0,10
-frank,0,0,15,0,10,0,0,0,0,0,0,0,25
+    let expected = "student,augment_crop,memory_bank,info_nce,moco_momentum_queue,nt_xent,mochi,barlow_twins,distillation_loss,byol,kmeans,sinkhorn_knopp,swav_loss,dino_loss,dino_centre,vit_attention,total
+alice,10,7,15,10,10,9,13,14,13,16,13,16,17,13,12,188
+bob,0,0,8,0,10,0,0,8,0,0,0,0,0,0,0,26
+carol,0,0,0,10,0,9,0,0,0,0,0,0,0,0,0,19
+dave,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+erin,0,0,0,10,0,0,0,0,0,0,0,0,0,0,0,10
+frank,0,0,15,0,10,0,0,0,0,0,0,0,0,0,0,25
 ";
     assert_eq!(csv, expected, "grades.csv");
 
@@ -206,9 +207,9 @@ frank,0,0,15,0,10,0,0,0,0,0,0,0,25
     let start = Instant::now();
     let again = course::grade::grade(&root(), &subs, &out, &limits, &options).unwrap();
     let frank_rows: Vec<_> = again.iter().filter(|r| r.student == "frank").map(|r| r.score).collect();
-    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0, 0, 0, 0, 0], "frank regraded");
+    assert_eq!(frank_rows, [0, 0, 15, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "frank regraded");
     let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
-    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,13,16,13,16,146\n"), "{csv}");
+    assert!(!csv.contains("carol") && csv.contains("alice,10,7,15,10,10,9,13,14,13,16,13,16,17,13,12,188\n"), "{csv}");
     eprintln!("resumed run: {:.0} s", start.elapsed().as_secs_f64());
 }
 

@@ -75,8 +75,13 @@ impl KeyQueue {
 /// `l2_normalize`, so it cannot be graded against that copy (the helper would be a `todo!()`
 /// there); it joins `nt_xent` in the second, where `info_nce`'s references are present. Part 3,
 /// clustering: k-means (DeepCluster), then SwAV's Sinkhorn-Knopp codes and its swapped
-/// prediction; none calls another exercise's code, so they join the first copy too. Two
-/// copies remain, each compiled once (minutes on a small machine) and shared by its exercises.
+/// prediction; none calls another exercise's code, so they join the first copy too. Part 4,
+/// ViT and DINO: DINO's loss (the teacher's centred, sharpened targets and the pairs of
+/// different crops), its centre and teacher-temperature schedule, then the ViT's attention by
+/// hand. DINO's loss writes its pair loop out instead of calling SwAV's (exercise 12), and the
+/// attention is plain slices, so all three call nothing of another exercise and join the first
+/// copy as well. Two copies remain, each compiled once (minutes on a small machine) and shared
+/// by its exercises.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "augment_crop",
@@ -160,6 +165,27 @@ pub const EXERCISES: &[Exercise] = &[
         title: "SwAV's swapped prediction: every view predicts the codes of the other views",
         sources: &[plain("src/methods/swav.rs")],
         prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "dino_loss",
+        title: "DINO's loss: the teacher's centred, sharpened targets, predicted by every other crop",
+        sources: &[plain("src/methods/dino.rs")],
+        prelude: "use dfdx::prelude::*;\nuse selfsup::nn::ops::Mat;\n",
+        uses: &[],
+    },
+    Exercise {
+        name: "dino_centre",
+        title: "DINO's centre (a moving average of the teacher's outputs) and the teacher temperature's warm-up",
+        sources: &[plain("src/methods/dino.rs")],
+        prelude: "",
+        uses: &[],
+    },
+    Exercise {
+        name: "vit_attention",
+        title: "The ViT's self-attention by hand: softmax(Q·Kᵀ/√d)·V, one head and several",
+        sources: &[plain("src/nn/attention.rs")],
+        prelude: "",
         uses: &[],
     },
 ];

@@ -9,7 +9,7 @@
 //! exercises share copies: a copy removes the regions of a **group** of exercises, and an
 //! exercise is never in a group with an exercise it uses (`Exercise::uses`: `nt_xent` calls
 //! `info_nce`'s `dot_matrix`), so whatever it imports is there while its own reference is not.
-//! Two copies serve parts 1 and 2: one without every exercise but `nt_xent` and `byol` (both
+//! Two copies serve parts 1 to 4: one without every exercise but `nt_xent` and `byol` (both
 //! import `info_nce`'s helpers), one without `nt_xent` and `byol`.
 //! Each copy lives at a fixed path (`target/course/library/<group>/`), rewritten only where its
 //! content changed: cargo sees each copy as its own package, so each compiles once into the
@@ -102,12 +102,26 @@ mod tests {
     fn exercises_share_copies_but_never_with_an_exercise_they_use() {
         let groups = groups();
         let names: Vec<Vec<&str>> = groups.iter().map(|g| g.iter().map(|e| e.name).collect()).collect();
-        // Parts 2 and 3 add no copy: barlow_twins, distillation_loss, kmeans, sinkhorn_knopp and
-        // swav_loss use nothing, byol uses info_nce.
+        // Parts 2 to 4 add no copy: barlow_twins, distillation_loss, kmeans, sinkhorn_knopp,
+        // swav_loss, dino_loss, dino_centre and vit_attention use nothing, byol uses info_nce.
         assert_eq!(
             names,
             [
-                vec!["augment_crop", "memory_bank", "info_nce", "moco_momentum_queue", "mochi", "barlow_twins", "distillation_loss", "kmeans", "sinkhorn_knopp", "swav_loss"],
+                vec![
+                    "augment_crop",
+                    "memory_bank",
+                    "info_nce",
+                    "moco_momentum_queue",
+                    "mochi",
+                    "barlow_twins",
+                    "distillation_loss",
+                    "kmeans",
+                    "sinkhorn_knopp",
+                    "swav_loss",
+                    "dino_loss",
+                    "dino_centre",
+                    "vit_attention"
+                ],
                 vec!["nt_xent", "byol"]
             ]
         );

@@ -20,4 +20,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise { name: "kmeans", title: "k-means, DeepCluster's pseudo-labeller: the assignment step and the update step", todos: 2 },
     Exercise { name: "sinkhorn_knopp", title: "SwAV's codes: Sinkhorn-Knopp in log space, an equal share of the batch for every prototype", todos: 1 },
     Exercise { name: "swav_loss", title: "SwAV's swapped prediction: every view predicts the codes of the other views", todos: 2 },
+    Exercise { name: "dino_loss", title: "DINO's loss: the teacher's centred, sharpened targets, predicted by every other crop", todos: 2 },
+    Exercise { name: "dino_centre", title: "DINO's centre (a moving average of the teacher's outputs) and the teacher temperature's warm-up", todos: 2 },
+    Exercise { name: "vit_attention", title: "The ViT's self-attention by hand: softmax(Q·Kᵀ/√d)·V, one head and several", todos: 2 },
 ];
