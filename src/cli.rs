@@ -38,6 +38,8 @@ pub enum Command {
     Experiment(ExperimentArgs),
     /// Regenerate the slides' figures.
     Figures(FiguresArgs),
+    /// Draw the class token's attention per head of a trained ViT next to a random-init one.
+    Attention(AttentionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         shell: clap_complete::Shell,
@@ -90,7 +92,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
-    /// moco-momentum, negatives, temperature, augmentations, mochi, barlow-lambda, kd-temperature or byol-collapse.
+    /// The experiment to run (without it, the list of experiments is printed).
     pub name: Option<String>,
     /// Epochs of every run [default: each method's own].
     #[arg(long)]
@@ -122,6 +124,22 @@ pub struct ExperimentArgs {
     /// No training: recompute the verdict of the saved OUT/NAME.json.
     #[arg(long)]
     pub rejudge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttentionArgs {
+    /// A checkpoint trained with `--encoder vit` (checkpoint.safetensors of a run directory).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The PNG to write [default: attention.png beside the checkpoint].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Test images drawn (one per class, in class order).
+    #[arg(long, default_value_t = 5)]
+    pub rows: usize,
+    /// Seed of the test images and of the random-init ViT.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +207,8 @@ pub fn command(method: &str) -> Result<clap::Command> {
     let defaults = MethodConfig::default_for(method)?;
     let train_defaults = defaults.train_defaults();
     let cmd = Cli::command().after_help(methods_help());
+    // The experiments' names come from the one list, so the help cannot fall behind it.
+    let cmd = cmd.mut_subcommand("experiment", |sub| sub.mut_arg("name", |a| a.help(crate::experiments::EXPERIMENTS.join(", "))));
     let mut failed = None;
     let cmd = cmd.mut_subcommand("train", |sub| {
         let sub = with_defaults(sub, &train_defaults).next_help_heading(format!("Settings of --method {method}"));

@@ -4,7 +4,7 @@
 //! Exit codes: 0 success, 1 a run failed (I/O, divergence), 2 bad usage (flags, paths,
 //! unknown methods).
 
-use selfsup::cli::{self, BenchArgs, Command, EvalArgs, ExperimentArgs, FiguresArgs, Parsed, TrainRequest};
+use selfsup::cli::{self, AttentionArgs, BenchArgs, Command, EvalArgs, ExperimentArgs, FiguresArgs, Parsed, TrainRequest};
 use selfsup::run;
 use selfsup::Error;
 use std::process::ExitCode;
@@ -112,6 +112,15 @@ fn figures(args: FiguresArgs) -> Result<(), Error> {
     report.check()
 }
 
+fn attention(args: AttentionArgs) -> Result<(), Error> {
+    use selfsup::figures::attention;
+    let out = args.out.unwrap_or_else(|| args.checkpoint.with_file_name("attention.png"));
+    let vit = attention::trained_vit(&args.checkpoint)?;
+    attention::attention_random_vs_trained(&vit, &format!("trained ({})", args.checkpoint.display()), args.seed, args.rows)?.save_png(&out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
 fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
     let mut cmd = cli::command(selfsup::methods::registry::DEFAULT_METHOD)?;
     clap_complete::generate(shell, &mut cmd, "selfsup", &mut std::io::stdout());
@@ -131,6 +140,7 @@ fn main() -> ExitCode {
         Parsed::Other(Command::Bench(args)) => bench(args),
         Parsed::Other(Command::Experiment(args)) => experiment(args),
         Parsed::Other(Command::Figures(args)) => figures(args),
+        Parsed::Other(Command::Attention(args)) => attention(args),
         Parsed::Other(Command::Completions { shell }) => completions(shell),
         Parsed::Other(Command::Train(_)) => unreachable!("train is parsed into a TrainRequest"),
     });

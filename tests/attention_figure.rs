@@ -157,3 +157,51 @@ fn random_and_trained_figures_sit_side_by_side() {
     assert_eq!(fig.height, single.height, "2 rows each");
     assert!(fig.width > 2 * single.width - 40, "two grids: {} px wide, one is {}", fig.width, single.width);
 }
+
+/// The trained ViT of a checkpoint is found by its class token, skipping the moving-average
+/// copies (DINO's teacher, BYOL's target, MoCo's key encoder); none, or two trained ones, is no answer.
+#[test]
+fn the_trained_vit_is_the_one_class_token_outside_the_moving_average_copies() {
+    use selfsup::figures::attention::vit_prefix;
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let dino = names(&["student.branch.encoder.cls_token", "student.branch.encoder.pos_embed", "teacher.branch.encoder.cls_token", "centre"]);
+    assert_eq!(vit_prefix(&dino).as_deref(), Some("student.branch.encoder"));
+    assert_eq!(vit_prefix(&names(&["online.encoder.cls_token", "target.encoder.cls_token"])).as_deref(), Some("online.encoder"));
+    assert_eq!(vit_prefix(&names(&["encoder.conv1.weight", "teacher.branch.encoder.cls_token"])), None);
+    assert_eq!(vit_prefix(&names(&["a.cls_token", "b.cls_token"])), None);
+}
+
+/// `trained_vit` loads the student's encoder from a DINO-shaped checkpoint (the teacher's, saved
+/// beside it with other values, is not taken); a checkpoint without a ViT is refused, naming the file.
+#[test]
+fn trained_vit_loads_the_students_encoder_from_a_checkpoint() {
+    use dfdx::nn::SaveToSafetensors;
+    use selfsup::figures::attention::trained_vit;
+    let dir = tempfile::tempdir().unwrap();
+    let dev: Dev = Dev::seed_from_u64(1);
+    let (student, teacher) = (SmallVit::<Dev>::build(&dev), SmallVit::<Dev>::build(&dev));
+    let (s_path, t_path) = (dir.path().join("s.safetensors"), dir.path().join("t.safetensors"));
+    student.save_safetensors(&s_path).unwrap();
+    teacher.save_safetensors(&t_path).unwrap();
+    // Rename the tensors as a DINO checkpoint holds them.
+    let (s_bytes, t_bytes) = (std::fs::read(&s_path).unwrap(), std::fs::read(&t_path).unwrap());
+    let (s, t) = (::safetensors::SafeTensors::deserialize(&s_bytes).unwrap(), ::safetensors::SafeTensors::deserialize(&t_bytes).unwrap());
+    let mut views = Vec::new();
+    for (prefix, file) in [("student.branch.encoder", &s), ("teacher.branch.encoder", &t)] {
+        for (name, view) in file.tensors() {
+            views.push((format!("{prefix}.{name}"), view));
+        }
+    }
+    let checkpoint = dir.path().join("checkpoint.safetensors");
+    ::safetensors::serialize_to_file(views, &None, &checkpoint).unwrap();
+    let loaded = trained_vit(&checkpoint).unwrap();
+    assert_eq!(loaded.cls_token.as_vec(), student.cls_token.as_vec());
+    assert_ne!(loaded.cls_token.as_vec(), teacher.cls_token.as_vec());
+    let images = test_images(2);
+    assert_eq!(class_attention(&loaded, &images).unwrap(), class_attention(&student, &images).unwrap());
+    let err = trained_vit(&s_path.with_file_name("missing.safetensors")).unwrap_err().to_string();
+    assert!(err.contains("missing.safetensors"), "{err}");
+    std::fs::write(dir.path().join("bad.safetensors"), b"not a checkpoint").unwrap();
+    let err = trained_vit(&dir.path().join("bad.safetensors")).unwrap_err().to_string();
+    assert!(err.contains("bad.safetensors") && err.contains("safetensors"), "{err}");
+}

@@ -112,6 +112,9 @@ pub fn attention_figure<D: Backend>(images: &[Image], vit: &Vit<f32, D>, title: 
 /// test image of each of `rows` classes of `textures` (test split of `seed`).
 pub fn attention_random_vs_trained(trained: &Vit<f32, run::Dev>, what: &str, seed: u64, rows: usize) -> Result<Figure> {
     use dfdx::nn::BuildModule;
+    if !(1..=NUM_CLASSES).contains(&rows) {
+        return Err(Error::config(format!("attention figure: rows must be between 1 and {NUM_CLASSES} (one test image per class), not {rows}")));
+    }
     let test = textures::generate_split(&ProceduralConfig { n_train: 0, n_test: 200, seed, ..ProceduralConfig::default() }, Split::Test);
     let picks: Vec<usize> = first_per_class(&test.labels, NUM_CLASSES, 1).into_iter().take(rows).collect();
     let images: Vec<Image> = picks.iter().map(|&i| test.image(i)).collect();
@@ -124,4 +127,36 @@ pub fn attention_random_vs_trained(trained: &Vit<f32, run::Dev>, what: &str, see
         ],
         30,
     )
+}
+
+/// The first component of the saved paths of networks that are not the trained one (DINO's
+/// teacher, BYOL's target, MoCo's key encoder): [`trained_vit`] skips them.
+const NOT_TRAINED: &[&str] = &["teacher", "target", "key_encoder"];
+
+/// Where the trained ViT encoder is saved among the checkpoint's tensor `names`: the prefix of
+/// the one `….cls_token` that does not belong to a moving-average copy ([`NOT_TRAINED`]), e.g.
+/// `student.branch.encoder` for DINO. `None` when there is no such ViT or more than one.
+pub fn vit_prefix(names: &[String]) -> Option<String> {
+    let trained: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_suffix(".cls_token"))
+        .filter(|p| !NOT_TRAINED.contains(&p.split('.').next().unwrap_or_default()))
+        .collect();
+    match trained[..] {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
+/// The trained ViT encoder of a checkpoint (any method trained with `--encoder vit`: for DINO
+/// the student's), for the attention figure. Errors name the file.
+pub fn trained_vit(checkpoint: &std::path::Path) -> Result<Vit<f32, run::Dev>> {
+    use dfdx::nn::BuildModule;
+    let names = crate::train::checkpoint::tensor_names(checkpoint)?;
+    let prefix = vit_prefix(&names).ok_or_else(|| {
+        Error::format(checkpoint, "holds no trained ViT encoder (train with `--encoder vit`; the attention maps are the ViT's)")
+    })?;
+    let mut vit = Vit::<f32, run::Dev>::build(&run::Dev::default());
+    crate::train::checkpoint::load_part(&mut vit, checkpoint, &prefix)?;
+    Ok(vit)
 }

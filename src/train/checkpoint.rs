@@ -51,3 +51,25 @@ pub fn load_model<M: TensorCollection<f32, D>, D: Device<f32>>(model: &mut M, pa
         Error::format(path, format!("not a checkpoint of this model (wrong method/encoder, or a corrupt file): {e:?}"))
     })
 }
+
+/// The names of the tensors saved in the checkpoint at `path` (e.g.
+/// `student.branch.encoder.cls_token`), sorted.
+pub fn tensor_names(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let tensors = ::safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::format(path, format!("not a safetensors checkpoint: {e:?}")))?;
+    let mut names: Vec<String> = tensors.names().into_iter().cloned().collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Loads `part`, one sub-module of a saved model, from the checkpoint at `path`: its tensors
+/// are those saved under the prefix `prefix` (dfdx names a field `parent.field`, e.g. the DINO
+/// student's encoder is `student.branch.encoder`). Errors name the file and the prefix.
+pub fn load_part<M: TensorCollection<f32, D>, D: Device<f32>>(part: &mut M, path: &Path, prefix: &str) -> Result<()> {
+    use dfdx::nn::tensor_collection::RecursiveWalker;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut tensors = ::safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::format(path, format!("not a safetensors checkpoint: {e:?}")))?;
+    M::iter_tensors(&mut RecursiveWalker { m: (part, prefix.to_string()), f: &mut tensors })
+        .map_err(|e| Error::format(path, format!("no module of this kind saved under `{prefix}`: {e:?}")))?;
+    Ok(())
+}
