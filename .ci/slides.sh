@@ -4,8 +4,9 @@
 # every figure from the library, renders every deck to HTML and PDF, fails if rendering fails or
 # a deck references a missing image, and checks the headless-Chromium screenshot of every slide
 # (tests/slides.rs). Needs the experiments the decks show (figures::REQUIRED_EXPERIMENTS):
-# results/experiments/moco-momentum.json, barlow-lambda.json, kd-temperature.json,
-# byol-collapse.json, deepcluster-collapse.json, swav-equipartition.json and multi-crop.json.
+# results/experiments/moco-momentum.json, augmentations.json, barlow-lambda.json,
+# kd-temperature.json, byol-collapse.json, deepcluster-collapse.json, swav-equipartition.json,
+# multi-crop.json, dino-collapse.json, dino-backbone.json and dino-backbone-attention.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

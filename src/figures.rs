@@ -522,6 +522,12 @@ pub struct ExperimentRow {
     /// other methods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distillation_trace: Vec<DiagnosticsPoint>,
+    /// kNN top-1 of this row's own encoder at random initialisation (the mean over its
+    /// seeds). The experiment's `baseline_knn_top1` is the mean over every run; rows differ when
+    /// the sweep changes the encoder (`dino-backbone`). Absent from JSONs saved before rows
+    /// kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_knn_top1: Option<f64>,
 }
 
 /// Where a collapse metric is measured: the projections `z = g(f(x))`, where the loss acts, or
@@ -585,6 +591,32 @@ impl ExperimentRow {
 }
 
 impl Experiment {
+    /// Whether the rows have random-init baselines of their own that differ (a sweep over
+    /// encoders): the figures then show each row's baseline instead of one line.
+    pub fn per_row_baselines(&self) -> bool {
+        let mut baselines = self.rows.iter().filter_map(|r| r.baseline_knn_top1);
+        let Some(first) = baselines.next() else { return false };
+        baselines.any(|b| (b - first).abs() > 1e-9)
+    }
+
+    /// A row's kNN points above its own random-init encoder (the experiment's baseline for
+    /// rows saved without one).
+    pub fn knn_gain(&self, r: &ExperimentRow) -> f64 {
+        r.knn_top1 - r.baseline_knn_top1.unwrap_or(self.baseline_knn_top1)
+    }
+
+    /// The encoder of each saved run, in order (from the saved settings; empty when they do
+    /// not say).
+    pub fn encoders(&self) -> Vec<String> {
+        let runs = self.settings.get("runs").and_then(|r| r.as_array()).cloned().unwrap_or_default();
+        runs.iter()
+            .filter_map(|r| {
+                let config = r.get("config")?;
+                config.get("train").unwrap_or(config).get("encoder")?.as_str().map(String::from)
+            })
+            .collect()
+    }
+
     /// The dataset its runs trained on, from the first run's saved settings.
     pub fn dataset(&self) -> Option<&str> {
         let config = self.settings.get("runs")?.get(0)?.get("config")?;
@@ -613,8 +645,13 @@ impl Experiment {
     pub fn chart(&self) -> Result<Figure> {
         let labels: Vec<&str> = self.rows.iter().map(|r| r.label.as_str()).collect();
         let percent = |f: fn(&ExperimentRow) -> f64| self.rows.iter().map(|r| 100.0 * f(r)).collect();
-        let groups = [BarGroup::new("kNN top-1", percent(|r| r.knn_top1)), BarGroup::new("linear top-1", percent(|r| r.linear_top1))];
+        let mut groups = vec![BarGroup::new("kNN top-1", percent(|r| r.knn_top1)), BarGroup::new("linear top-1", percent(|r| r.linear_top1))];
         let chart = Chart::new(format!("{}: top-1 by {}", self.experiment, self.parameter)).axes(self.parameter.as_str(), "test top-1 (%)").size(WIDE.0, WIDE.1);
+        if self.per_row_baselines() {
+            let base = self.baseline_knn_top1;
+            groups.push(BarGroup::new("random-init kNN (same encoder)", self.rows.iter().map(|r| 100.0 * r.baseline_knn_top1.unwrap_or(base)).collect()));
+            return bar_chart(&labels, &groups, None, &chart);
+        }
         bar_chart(&labels, &groups, Some(("random-init kNN", 100.0 * self.baseline_knn_top1)), &chart)
     }
 
@@ -624,7 +661,10 @@ impl Experiment {
     pub fn table(&self) -> Result<Figure> {
         let features = self.rows.iter().any(|r| r.effective_rank.is_some());
         let projections = self.rows.iter().any(|r| r.projection_effective_rank.is_some());
-        let mut header = vec![self.parameter.as_str(), "kNN top-1", "linear top-1"];
+        let own = self.per_row_baselines();
+        let mut header = vec![self.parameter.as_str(), "kNN top-1"];
+        header.extend(own.then_some("random init kNN"));
+        header.push("linear top-1");
         header.extend(features.then_some("eff. rank f(x)"));
         header.extend(projections.then_some("eff. rank z"));
         header.extend(["final loss", "wall time"]);
@@ -639,18 +679,21 @@ impl Experiment {
                         Some(sd) => format!("{:.1}% ± {:.1} ({} seeds)", 100.0 * r.knn_top1, 100.0 * sd, r.knn_runs.len()),
                         None => format!("{:.1}%", 100.0 * r.knn_top1),
                     },
-                    format!("{:.1}%", 100.0 * r.linear_top1),
                 ];
+                row.extend(own.then(|| format!("{:.1}%", 100.0 * r.baseline_knn_top1.unwrap_or(self.baseline_knn_top1))));
+                row.push(format!("{:.1}%", 100.0 * r.linear_top1));
                 row.extend(features.then(|| rank(r.effective_rank)));
                 row.extend(projections.then(|| rank(r.projection_effective_rank)));
                 row.extend([r.final_loss.map_or("—".into(), |l| format!("{l:.3}")), format!("{:.0} s", r.wall_seconds)]);
                 row
             })
             .collect();
-        let mut baseline = vec![String::new(); header.len()];
-        baseline[0] = "random init".into();
-        baseline[1] = format!("{:.1}%", 100.0 * self.baseline_knn_top1);
-        rows.push(baseline);
+        if !own {
+            let mut baseline = vec![String::new(); header.len()];
+            baseline[0] = "random init".into();
+            baseline[1] = format!("{:.1}%", 100.0 * self.baseline_knn_top1);
+            rows.push(baseline);
+        }
         table(&header, &rows, &self.verdict, &Chart::new(format!("{} (measured)", self.experiment)).size(720, 200))
     }
 

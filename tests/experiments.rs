@@ -14,7 +14,7 @@ fn base() -> TrainConfig {
 }
 
 fn row(label: &str, value: f64, knn: f64) -> ExperimentRow {
-    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new(), cluster_balance: Vec::new(), distillation_trace: Vec::new() }
+    ExperimentRow { value, label: label.into(), knn_top1: knn, linear_top1: knn, final_loss: None, wall_seconds: 1.0, knn_runs: Vec::new(), effective_rank: None, projection_effective_rank: None, collapse_trace: Vec::new(), cluster_balance: Vec::new(), distillation_trace: Vec::new(), baseline_knn_top1: None }
 }
 
 /// A row whose run was traced: the projections' collapse std (d = 128) at steps 0, 20, 40, …
@@ -46,9 +46,9 @@ fn every_experiment_changes_only_its_parameter() {
         assert!(s.settings.len() >= 2, "{name}: a sweep needs at least two settings");
         for setting in &s.settings {
             assert_eq!(setting.config.train.train_images, 200, "{name}: the budget comes from the base config");
-            // Two sweeps change the epochs on purpose: SimCLR's batch sizes at equal steps, and
-            // the two-crop SwAV given the local crops' compute.
-            if !(*name == "negatives" && setting.config.name() == "simclr") && !(*name == "multi-crop" && setting.value == 1.0) {
+            // Three do: SimCLR's batch sizes at equal steps, the two-crop SwAV given the local
+            // crops' compute, and the ViT given 3x the convnet's time in `dino-backbone`.
+            if !(*name == "negatives" && setting.config.name() == "simclr") && !(*name == "multi-crop" && setting.value == 1.0) && !(*name == "dino-backbone" && setting.value == 2.0) {
                 assert_eq!(setting.config.train.epochs, 1, "{name}: the budget comes from the base config");
             }
         }
@@ -734,4 +734,55 @@ fn dino_diagnostics_are_read_back_as_window_means() {
     std::fs::write(&path, "{\"step\": 1}\nnot json\n").unwrap();
     let err = dino::read_diagnostics(&path, 2).unwrap_err().to_string();
     assert!(err.contains("metrics.jsonl") && err.contains("line 2"), "{err}");
+}
+
+/// `dino-backbone` trains DINO on the tiny convnet for its own epochs, then on the ViT for an
+/// eighth of them (about the same time: a ViT epoch costs about 8 convnet epochs here) and for
+/// three times that; the head's last layer stays frozen for the same share of each run.
+#[test]
+fn the_dino_backbone_sweep_gives_the_vit_the_convnets_time() {
+    let s = sweep("dino-backbone", &selfsup::experiments::default_base()).unwrap();
+    let d = dino::Config::default();
+    let runs: Vec<(String, usize, usize)> = s.settings.iter().map(|s| (s.config.train.encoder.clone(), s.config.train.epochs, s.config.settings::<dino::Config>().freeze_last_layer_steps)).collect();
+    assert_eq!(d.freeze_last_layer_steps, 156);
+    assert_eq!(runs, [("tiny-convnet".to_string(), 8, 156), ("vit".to_string(), 1, 19), ("vit".to_string(), 3, 58)]);
+    assert_eq!(s.settings.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(), ["tiny-convnet, 8 epochs", "ViT, 1 epoch (same time)", "ViT, 3 epochs (3x the time)"]);
+    assert!(s.settings.iter().all(|s| s.config.train.train_images == 10_000 && s.config.name() == "dino"));
+    // Asked for the ViT, the convnet row stays a convnet; asked for another convnet, it uses it.
+    let on_vit = sweep("dino-backbone", &TrainConfig { encoder: "vit".into(), ..selfsup::experiments::default_base() }).unwrap();
+    assert_eq!(on_vit.settings[0].config.train.encoder, "tiny-convnet");
+    let on_convnet = sweep("dino-backbone", &TrainConfig { encoder: "convnet".into(), ..selfsup::experiments::default_base() }).unwrap();
+    assert_eq!(on_convnet.settings[0].label, "convnet, 8 epochs");
+}
+
+/// Each row of `dino-backbone` is judged against its own encoder's random init (the ViT's is far
+/// below the convnet's); the page and the table then show a random-init column instead of one
+/// baseline row.
+#[test]
+fn the_dino_backbone_verdict_compares_gains_over_each_encoders_random_init() {
+    let own = |label: &str, value: f64, knn: f64, random: f64| ExperimentRow { baseline_knn_top1: Some(random), ..row(label, value, knn) };
+    let e = |same: f64, longer: f64| {
+        let mut e = experiment("dino-backbone", 0.2, vec![own("tiny-convnet, 8 epochs", 0.0, 0.57, 0.33), own("ViT, 1 epoch (same time)", 1.0, same, 0.14), own("ViT, 3 epochs (3x the time)", 2.0, longer, 0.14)]);
+        e.verdict = verdict("dino-backbone", &e);
+        e
+    };
+    // Gains: convnet +24; the ViT +24 (as well), +20 then +25 (with 3x), +10 / +12 (learns, less), +2 / +3.
+    let v = e(0.38, 0.40).verdict;
+    assert!(v.starts_with("Reproduces:") && v.contains("ViT, 1 epoch (same time) 38.0% kNN against 14.0% at random init (+24.0 points)"), "{v}");
+    assert!(v.contains("tiny-convnet, 8 epochs 57.0% kNN against 33.0% at random init (+24.0 points)"), "{v}");
+    assert!(e(0.34, 0.39).verdict.starts_with("Partly reproduces: the ViT matches the convnet's gain only with 3x"), "{}", e(0.34, 0.39).verdict);
+    assert!(e(0.24, 0.26).verdict.starts_with("Does not reproduce at this scale: DINO's ViT learns, but"), "{}", e(0.24, 0.26).verdict);
+    assert!(e(0.16, 0.17).verdict.starts_with("Does not reproduce at this scale: DINO's ViT does not get 5 kNN points"), "{}", e(0.16, 0.17).verdict);
+    let x = e(0.24, 0.26);
+    assert!(x.per_row_baselines());
+    assert!((x.knn_gain(&x.rows[2]) - 0.12).abs() < 1e-9);
+    let page = selfsup::experiments::markdown_section(&x, "../results/experiments");
+    assert!(page.contains("| backbone | kNN top-1 | random init kNN | linear top-1 |") || page.contains("| p | kNN top-1 | random init kNN | linear top-1 |"), "{page}");
+    assert!(page.contains("| ViT, 3 epochs (3x the time) | 26.0% | 14.0% | 26.0% |") && !page.contains("| random init |"), "{page}");
+    // One shared baseline (every other experiment, and JSONs saved before rows kept theirs): as before.
+    let shared = experiment("mochi", 0.2, vec![own("MoCo", 0.0, 0.5, 0.2), row("MoCo + MoCHi", 1.0, 0.52)]);
+    assert!(!shared.per_row_baselines());
+    assert!(selfsup::experiments::markdown_section(&shared, "x").contains("| random init | 20.0% |"));
+    x.table().unwrap();
+    x.chart().unwrap();
 }

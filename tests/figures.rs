@@ -111,6 +111,13 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
     std::fs::write(experiments.join("swav-equipartition.json"), collapse("swav-equipartition", false)).unwrap();
     std::fs::write(experiments.join("multi-crop.json"), json.replace("moco-momentum", "multi-crop")).unwrap();
     std::fs::write(experiments.join("augmentations.json"), json.replace("moco-momentum", "augmentations")).unwrap();
+    // Part 4: the two DINO experiments, and the attention figure that `dino-backbone`'s ViT
+    // run draws (named, with the command that makes it, while it is missing).
+    std::fs::write(experiments.join("dino-collapse.json"), json.replace("moco-momentum", "dino-collapse")).unwrap();
+    std::fs::write(experiments.join("dino-backbone.json"), json.replace("moco-momentum", "dino-backbone")).unwrap();
+    let err = generate(&cfg).unwrap().check().unwrap_err().to_string();
+    assert!(err.contains("dino-backbone-attention.png") && err.contains("selfsup experiment dino-backbone") && !err.contains(".json"), "{err}");
+    selfsup::plot::Figure::from_rgb(120, 110, vec![200; 120 * 110 * 3]).unwrap().save_png(experiments.join("dino-backbone-attention.png")).unwrap();
     let report = generate(&cfg).unwrap();
     report.check().unwrap();
     for name in [
@@ -131,6 +138,10 @@ fn figures_are_all_written_and_a_missing_experiment_is_named() {
         "multi-crop-table.png",
         "augmentations.png",
         "augmentations-table.png",
+        "dino-collapse.png",
+        "dino-backbone.png",
+        "dino-backbone-table.png",
+        "dino-attention.png",
     ] {
         let path = cfg.out.join(name);
         assert!(report.written.contains(&path), "{name} not reported as written");

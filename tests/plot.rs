@@ -266,6 +266,7 @@ fn trace_row(label: &str, value: f64, trace: Vec<TracePoint>) -> ExperimentRow {
         collapse_trace: trace,
         cluster_balance: Vec::new(),
         distillation_trace: Vec::new(),
+        baseline_knn_top1: None,
     }
 }
 

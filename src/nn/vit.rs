@@ -92,7 +92,7 @@ impl<D: Backend> Block<f32, D> {
     }
 
     /// `[Q | K | V] = W_qkv·LN₁(t) + b_qkv`.
-    fn qkv_of<T: Tape<f32, D>>(&self, t: Mat<D, T>) -> Mat<D, T> {
+    pub fn qkv_of<T: Tape<f32, D>>(&self, t: Mat<D, T>) -> Mat<D, T> {
         dense(&self.qkv, norm(&self.norm1, t))
     }
 }
