@@ -13,6 +13,10 @@ use selfsup::plot::{colormap, Figure, ImageGrid};
 
 type Dev = Cpu;
 
+#[path = "common/pixels.rs"]
+mod pixels;
+use pixels::bounding_box;
+
 fn test_images(n: usize) -> Vec<Image> {
     let test = textures::generate_split(&ProceduralConfig { n_train: 0, n_test: n, seed: 3, ..ProceduralConfig::default() }, Split::Test);
     (0..n).map(|i| test.image(i)).collect()
@@ -68,21 +72,6 @@ fn class_token_attention_over_patches_is_one_minus_attention_on_itself() {
     assert!(a[..PATCHES].iter().zip(&a[PATCHES..2 * PATCHES]).any(|(x, y)| (x - y).abs() > 1e-4));
 }
 
-/// Pixel bounding box `(x0, y0, x1, y1)` (exclusive ends) of the pixels of exactly `colour`.
-fn bounding_box(fig: &Figure, colour: [u8; 3]) -> Option<(usize, usize, usize, usize)> {
-    let w = fig.width as usize;
-    let mut bbox: Option<(usize, usize, usize, usize)> = None;
-    for (k, px) in fig.rgb.chunks_exact(3).enumerate() {
-        if px == colour {
-            let (x, y) = (k % w, k / w);
-            bbox = Some(match bbox {
-                None => (x, y, x + 1, y + 1),
-                Some((a, b, c, d)) => (a.min(x), b.min(y), c.max(x + 1), d.max(y + 1)),
-            });
-        }
-    }
-    bbox
-}
 
 /// The pixels of the figure in `bbox`, row by row.
 fn crop(fig: &Figure, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> Vec<[u8; 3]> {
