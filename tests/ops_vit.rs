@@ -177,7 +177,7 @@ fn gelu_fast_matches_reference_and_finite_differences() {
 mod vit {
     use super::*;
     use dfdx::nn::BuildModule;
-    use selfsup::nn::vit::{TOKENS, WIDTH};
+    use selfsup::nn::vit::{position_resampling, TOKENS, WIDTH};
     use selfsup::nn::{Encoder, SmallVit};
 
     #[test]
@@ -243,10 +243,101 @@ mod vit {
     }
 
     #[test]
-    #[should_panic(expected = "position embeddings are learnt for 65 tokens")]
-    fn vit_rejects_other_image_sizes_with_a_clear_message() {
+    #[should_panic(expected = "positive multiple of 4")]
+    fn vit_rejects_images_not_cut_into_whole_patches_with_a_clear_message() {
         let dev = Cpu::seed_from_u64(2);
         let vit = SmallVit::<Dev>::build(&dev);
-        let _ = vit.forward(dev.sample_normal_like(&(1, 3, 16, 16)) as ops::Img<Dev>);
+        let _ = vit.forward(dev.sample_normal_like(&(1, 3, 18, 18)) as ops::Img<Dev>);
+    }
+
+    #[test]
+    fn position_resampling_is_the_identity_on_the_learnt_grid_and_bilinear_elsewhere() {
+        let r8 = position_resampling(8);
+        for i in 0..TOKENS {
+            for j in 0..TOKENS {
+                assert_eq!(r8[i * TOKENS + j], if i == j { 1.0 } else { 0.0 }, "R(8)[{i}][{j}]");
+            }
+        }
+        // 4×4 grid: each new patch is the mean of a 2×2 block of the old one.
+        let r4 = position_resampling(4);
+        for (r, c) in [(0, 0), (1, 2), (3, 3)] {
+            let row = &r4[(1 + 4 * r + c) * TOKENS..(2 + 4 * r + c) * TOKENS];
+            let mut want = vec![0.0; TOKENS];
+            for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                want[1 + (2 * r + dr) * 8 + 2 * c + dc] = 0.25;
+            }
+            assert_eq!(row, &want[..], "R(4), patch ({r}, {c})");
+        }
+        // 3×3 grid, by hand: centres at u = (i + 1/2)·8/3 − 1/2 = 5/6, 7/2, 37/6 of the old
+        // grid; the middle patch (1, 1) takes 1/4 of each of the old (3..4) × (3..4) block.
+        let r3 = position_resampling(3);
+        let middle = &r3[(1 + 4) * TOKENS..(2 + 4) * TOKENS];
+        for (k, &w) in middle.iter().enumerate() {
+            let want = if [1 + 3 * 8 + 3, 1 + 3 * 8 + 4, 1 + 4 * 8 + 3, 1 + 4 * 8 + 4].contains(&k) { 0.25 } else { 0.0 };
+            assert!((w - want).abs() < 1e-6, "R(3), middle patch, weight {k}: {w} vs {want}");
+        }
+        // patch (0, 2): rows 5/6 → 1/6 of row 0 and 5/6 of row 1; columns 37/6 → 5/6 of
+        // column 6 and 1/6 of column 7.
+        let corner = &r3[3 * TOKENS..4 * TOKENS];
+        for (gr, wr) in [(0, 1.0 / 6.0), (1, 5.0 / 6.0)] {
+            for (gc, wc) in [(6, 5.0 / 6.0), (7, 1.0 / 6.0)] {
+                let got = corner[1 + gr * 8 + gc];
+                assert!((got as f64 - wr * wc).abs() < 1e-6, "R(3), patch (0, 2), old ({gr}, {gc}): {got} vs {}", wr * wc);
+            }
+        }
+        for s in 1..=12 {
+            let r = position_resampling(s);
+            assert_eq!(r.len(), (s * s + 1) * TOKENS);
+            assert_eq!(r[0], 1.0, "the class token keeps its position embedding");
+            for (i, row) in r.chunks(TOKENS).enumerate() {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6, "R({s}) row {i} sums to {}", row.iter().sum::<f32>());
+            }
+        }
+    }
+
+    #[test]
+    fn a_16px_image_gets_the_resampled_positions_and_their_gradient_reaches_the_learnt_grid() {
+        let dev = Cpu::seed_from_u64(3);
+        let vit = SmallVit::<Dev>::build(&dev);
+        let x: ops::Img<Dev> = dev.sample_normal_like(&(2, 3, 16, 16));
+        let n = 17;
+        let t = vit.tokens(x.clone()).as_vec();
+        assert_eq!(t.len(), 2 * n * WIDTH);
+        let (xv, w, bias, pos, cls) =
+            (x.as_vec(), vit.patch_embed.weight.as_vec(), vit.patch_embed.bias.as_vec(), vit.pos_embed.as_vec(), vit.cls_token.as_vec());
+        for (b, p) in [(0, 0), (1, 6), (1, 15)] {
+            let (r, c) = (p / 4, p % 4);
+            let mut patch = Vec::new();
+            for ch in 0..3 {
+                for u in 0..4 {
+                    for v in 0..4 {
+                        patch.push(xv[((b * 3 + ch) * 16 + 4 * r + u) * 16 + 4 * c + v]);
+                    }
+                }
+            }
+            for o in [0, 50, WIDTH - 1] {
+                // the mean of the 2×2 block of learnt positions under the patch
+                let block = [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|(dr, dc)| pos[(1 + (2 * r + dr) * 8 + 2 * c + dc) * WIDTH + o]).sum::<f32>() / 4.0;
+                let want = (0..48).map(|k| w[o * 48 + k] * patch[k]).sum::<f32>() + bias[o] + block;
+                let got = t[(b * n + p + 1) * WIDTH + o];
+                assert!((got - want).abs() < 1e-5, "token {p} of image {b}, feature {o}: {got} vs {want}");
+            }
+        }
+        for o in 0..WIDTH {
+            assert!((t[n * WIDTH + o] - (cls[o] + pos[o])).abs() < 1e-6, "class token");
+        }
+        // L = Σ tokens ⊙ ρ: dL/dpos = Rᵀ · Σ_b ρ_b, with R = position_resampling(4).
+        let rho: Mat<Dev> = normal(7, (2 * n, WIDTH));
+        let g = (vit.tokens(x.leaky_trace()) * rho.clone()).sum().backward();
+        let got = g.get(&vit.pos_embed).as_vec();
+        let (r, rho) = (position_resampling(4), rho.as_vec());
+        for (j, o) in [(0, 3), (1, 0), (10, 64), (64, WIDTH - 1), (37, 100)] {
+            let want: f32 = (0..n).map(|i| r[i * TOKENS + j] * (rho[i * WIDTH + o] + rho[(n + i) * WIDTH + o])).sum();
+            let have = got[j * WIDTH + o];
+            assert!((have - want).abs() < 1e-5, "dL/dpos[{j}][{o}]: {have} vs {want}");
+        }
+        // the whole encoder on 16-px crops: a class token per image, attention over 17 tokens
+        assert_eq!(vit.forward(x.clone()).shape(), &(2, WIDTH));
+        assert_eq!(vit.last_attention_maps(x).shape(), &(2, 4, n, n));
     }
 }

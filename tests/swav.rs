@@ -283,7 +283,8 @@ fn local_crops_do_not_feed_batchnorms_running_averages() {
 }
 
 /// Two global 32-px crops and local 16-px crops in one step, through the default encoder; the
-/// convnet and the resnet take 16 px too; the ViT (32 px only) is refused with a clear error.
+/// convnet and the resnet take 16 px too, and the ViT (resampled position embeddings) when the
+/// local crops are whole 4×4 patches; another size is refused with a clear error.
 #[test]
 fn multi_crop_batches_of_two_sizes_go_through_the_encoders() {
     let cfg = swav::Config { local_crops: 3, ..settings() };
@@ -301,11 +302,14 @@ fn multi_crop_batches_of_two_sizes_go_through_the_encoders() {
     assert_eq!(convnet.forward_train(small.clone()).shape(), &(2, 256));
     let mut resnet = SmallResNet::<Cpu>::build(&dev);
     assert_eq!(resnet.forward_train(small).shape().0, 2);
-    for encoder in ["tiny-convnet", "convnet", "resnet"] {
-        assert!(swav::Config::check_encoder(encoder).is_ok(), "{encoder}");
+    for encoder in ["tiny-convnet", "convnet", "resnet", "vit"] {
+        assert!(cfg.check_encoder(encoder).is_ok(), "{encoder}");
     }
-    let err = swav::Config::check_encoder("vit").unwrap_err().to_string();
-    assert!(err.contains("vit") && err.contains("32x32"), "{err}");
+    // The ViT takes local crops of whole 4×4 patches only (16 px: a 4×4 grid of tokens).
+    let odd = swav::Config { local_size: 10, ..cfg.clone() };
+    assert!(odd.check_encoder("convnet").is_ok());
+    let err = odd.check_encoder("vit").unwrap_err().to_string();
+    assert!(err.contains("--local-size 10") && err.contains("multiple of 4"), "{err}");
     // `--local-size 32`: the extra crops at the global crops' size, still one pass per kind.
     let (mut full, _) = model(&swav::Config { local_crops: 2, local_size: 32, ..settings() });
     let full_views = batch(&full, 4, 0);

@@ -287,3 +287,70 @@ fn dino_last_layer_freezes_then_trains_and_the_centre_is_no_parameter() {
     let (uncentred, _) = train::<Dino_>(&dino::Config { centre_momentum: 1.0, ..settings }, 3, None);
     assert!(uncentred.centre_values().iter().all(|&c| c == 0.0));
 }
+
+/// DINO with local crops (`--local-crops 2`): four crops per image (two global of 32 px, two
+/// local of 16 px); the student sees them all, one forward pass per size, and the teacher only
+/// the global ones. The method's loss and its centre update are recomputed here from the two
+/// networks' outputs, crop size by crop size: the loss is [`dino::dino_loss`] with the local
+/// crops as a second tensor, and the centre moves by the teacher's *global* outputs only.
+#[test]
+fn dino_local_crops_go_to_the_student_only() {
+    use selfsup::augment::LocalCrops;
+    use selfsup::methods::dino::{dino_loss, update_centre};
+    use selfsup::methods::swav::prototype_scores;
+    let settings = dino::Config { outputs: 64, freeze_last_layer_steps: 0, local: LocalCrops { local_crops: 2, ..LocalCrops::default() }, ..dino::Config::default() };
+    let (mut model, dev) = train::<Dino_>(&settings, 2, None);
+    let data = shapes::generate(&ShapesConfig { n_train: 8, n_test: 8, ..ShapesConfig::default() }).train;
+    let images: Vec<_> = (0..8).map(|i| data.image(i)).collect();
+    let views = model.views(32);
+    assert_eq!(views.num_views(), 4);
+    let batch = Batch { views: views.views_batch(&images, 5).unwrap(), indices: (0..8).collect() };
+    assert_eq!(batch.views.iter().map(|v| v.shape()[2]).collect::<Vec<_>>(), [32, 32, 16, 16]);
+
+    let (n, k) = (8, 64);
+    let stacked = |views: &[selfsup::augment::ViewBatch]| selfsup::methods::stack_views(&dev, views);
+    let (global, local) = (stacked(&batch.views[..2]), stacked(&batch.views[2..]));
+    let mut student = model.student.clone();
+    let v = dev.tensor_from_vec(model.student.last_layer_values(k), (k, 16));
+    let s_global = prototype_scores(student.branch.forward_train(global.clone()), v.clone());
+    let s_local = prototype_scores(student.branch.forward_train(local), v);
+    let mut teacher = model.teacher.net().clone();
+    let v_t = dev.tensor_from_vec(model.teacher.net().last_layer_values(k), (k, 16));
+    let t = prototype_scores(teacher.branch.forward_train(global), v_t).as_vec();
+    let centre = model.centre_values();
+    let (tau_s, tau_t) = (settings.student_tau as f32, model.teacher_tau() as f32);
+    let want = dino_loss(vec![s_global, s_local], &t, n, &centre, tau_s, tau_t).array();
+    let mut want_centre = centre.clone();
+    update_centre(&mut want_centre, &t, settings.centre_momentum as f32);
+
+    let got = model.loss(&batch, &dev, Gradients::leaky());
+    assert!((got.array() - want).abs() < 1e-5, "loss {} vs {want} recomputed crop size by crop size", got.array());
+    let moved: f32 = model.centre_values().iter().zip(&want_centre).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(moved < 1e-6, "the centre must move by the teacher's global crops only (off by {moved})");
+    let grads = got.backward();
+    assert!(reached(&grads, &model.student.last_layer), "the student's last layer gets a gradient");
+    assert!(!reached(&grads, &model.teacher.net().last_layer), "the teacher gets none");
+}
+
+/// The ViT as DINO's backbone with 16-px local crops: its position embeddings are resampled,
+/// the step trains, and the gradient reaches the learnt position embeddings. A local size that
+/// is not whole 4×4 patches is refused before training, naming the flag.
+#[test]
+fn dino_on_the_vit_takes_local_crops() {
+    use selfsup::augment::LocalCrops;
+    use selfsup::methods::Settings;
+    use selfsup::nn::SmallVit;
+    type VitDino = Dino<SmallVit<Cpu>, 128, 32, 16, f32, Cpu>;
+    let local = LocalCrops { local_crops: 2, ..LocalCrops::default() };
+    let settings = dino::Config { outputs: 32, freeze_last_layer_steps: 0, local, ..dino::Config::default() };
+    assert!(settings.check_encoder("vit").is_ok());
+    let (mut model, dev) = train::<VitDino>(&settings, 1, None);
+    let grads = one_backward(&mut model, &dev);
+    assert!(reached(&grads, &model.student.branch.encoder.pos_embed), "the position embeddings get a gradient");
+    let g = grads.get(&model.student.branch.encoder.pos_embed).as_vec();
+    assert!(g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0));
+    let odd = dino::Config { local: LocalCrops { local_size: 10, ..local }, ..settings.clone() };
+    assert!(odd.check_encoder("tiny-convnet").is_ok());
+    let err = odd.check_encoder("vit").unwrap_err().to_string();
+    assert!(err.contains("--local-size 10") && err.contains("multiple of 4"), "{err}");
+}

@@ -48,7 +48,7 @@ pub use crop::{resize_bilinear, resized_crop, CenterCrop, CropBox, RandomResized
 pub use flip::{hflip, RandomHorizontalFlip};
 pub use grid::{augmentation_tiles, image_grid_rgb8, render_augmentation_grid, render_image_grid, tile_scale, GRID_BORDER};
 pub use patches::{mosaic, PatchGrid, PatchMosaic};
-pub use multicrop::{MultiCrop, MultiCropBatch};
+pub use multicrop::{LocalCrops, MultiCrop, MultiCropBatch, MIN_LOCAL_SIZE};
 pub use pipeline::{image_rng, Pipeline, ViewBatch, ViewGenerator};
 pub use solarize::{solarize, Solarize};
 pub use views::ViewConfig;

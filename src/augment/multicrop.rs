@@ -18,8 +18,78 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::{Pipeline, RandomResizedCrop, Transform, ViewBatch, ViewGenerator};
 use crate::error::{Error, Result};
+
+/// The smallest `--local-size`: the convnet encoders take images of at least 8 pixels.
+pub const MIN_LOCAL_SIZE: usize = 8;
+
+/// Multi-crop's local crops as a method's settings (SwAV's and DINO's): how many per image,
+/// which part of the image each covers, and their side in pixels. The global crops' smallest
+/// area is the method's `--crop-min-scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalCrops {
+    /// Local (half-size) crops per image besides the two global ones; 0: two views only.
+    #[arg(long)]
+    pub local_crops: usize,
+    /// Smallest area fraction of a local crop.
+    #[arg(long)]
+    pub local_min_scale: f64,
+    /// Largest area fraction of a local crop.
+    #[arg(long)]
+    pub local_max_scale: f64,
+    /// Side of a local crop in pixels; 0: half the image's side (16 px for 32-px images).
+    #[arg(long)]
+    pub local_size: usize,
+}
+
+impl Default for LocalCrops {
+    /// None, and when turned on the kit's area range and size ([`MultiCrop::for_image_size`]).
+    fn default() -> Self {
+        Self { local_crops: 0, local_min_scale: 0.08, local_max_scale: 0.4, local_size: 0 }
+    }
+}
+
+impl LocalCrops {
+    /// The crops for `image_size`-pixel images: [`MultiCrop::for_image_size`] with these local
+    /// crops, their area range and size (`--local-size`, when not 0), and global crops of
+    /// `global_min_scale`–1 of the image.
+    pub fn multi_crop(&self, image_size: usize, global_min_scale: f64) -> MultiCrop {
+        let kit = MultiCrop::for_image_size(image_size, self.local_crops);
+        MultiCrop {
+            global_scale: (global_min_scale as f32, 1.0),
+            local_scale: (self.local_min_scale as f32, self.local_max_scale as f32),
+            local_size: if self.local_size == 0 { kit.local_size } else { self.local_size },
+            ..kit
+        }
+    }
+
+    /// Checks the flags (exit code 2, naming the flag).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.local_min_scale > 0.0 && self.local_min_scale <= self.local_max_scale && self.local_max_scale <= 1.0) {
+            return Err(Error::config("--local-min-scale and --local-max-scale must satisfy 0 < min <= max <= 1"));
+        }
+        if self.local_size != 0 && self.local_size < MIN_LOCAL_SIZE {
+            return Err(Error::config(format!(
+                "--local-size must be 0 (half the image) or at least {MIN_LOCAL_SIZE} pixels (the convnets' smallest input), got {}",
+                self.local_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Errors if `encoder` cannot take the local crops: the ViT cuts images into 4×4 patches,
+    /// so an explicit `--local-size` must be a multiple of 4 (half of a 32-px image is 16).
+    pub fn check_encoder(&self, encoder: &str) -> Result<()> {
+        if encoder == "vit" && self.local_crops > 0 && self.local_size != 0 {
+            crate::nn::vit::check_image_size(self.local_size).map_err(|e| Error::config(format!("--local-size {}: {e}", self.local_size)))?;
+        }
+        Ok(())
+    }
+}
 
 /// The crops of multi-crop: how many, how large, and which part of the image each covers.
 ///

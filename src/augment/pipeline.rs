@@ -157,19 +157,30 @@ impl Pipeline {
     /// [`Pipeline::byol_views`] with colour strength `s` (jitter `(0.4s, 0.4s, 0.2s, 0.1s)`),
     /// smallest crop area `min_scale` and probability `first_blur` of the first view's blur.
     pub fn byol_views_with(size: usize, color_strength: f32, min_scale: f32, first_blur: f64) -> (Self, Self) {
-        let s = color_strength;
-        let common = || {
-            Self::new()
-                .then(RandomResizedCrop::new((size, size), (min_scale, 1.0)))
-                .then(RandomHorizontalFlip::new(0.5))
-                .then(ColorJitter::new(0.4 * s, 0.4 * s, 0.2 * s, (0.1 * s).min(0.5)).with_p(0.8))
-                .then(RandomGrayscale::new(0.2))
-        };
+        let common = || Self::new().then(RandomResizedCrop::new((size, size), (min_scale, 1.0))).append(Self::byol_colour(color_strength));
         let view1 = common().then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, first_blur as f32));
         let view2 = common()
             .then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.1))
             .then(Solarize::new(0.5, 0.2));
         (view1, view2)
+    }
+
+    /// What BYOL's views (and DINO's crops) do after the crop and before the blur: flip
+    /// `p = 0.5`, [`ColorJitter`] `(0.4s, 0.4s, 0.2s, 0.1s)` (hue at most 0.5) with `p = 0.8`,
+    /// grayscale `p = 0.2`.
+    pub fn byol_colour(color_strength: f32) -> Self {
+        let s = color_strength;
+        Self::new()
+            .then(RandomHorizontalFlip::new(0.5))
+            .then(ColorJitter::new(0.4 * s, 0.4 * s, 0.2 * s, (0.1 * s).min(0.5)).with_p(0.8))
+            .then(RandomGrayscale::new(0.2))
+    }
+
+    /// A local crop of DINO's multi-crop (Caron et al. 2021, `DataAugmentationDINO`): `crop`
+    /// (the local [`RandomResizedCrop`]), then [`Pipeline::byol_colour`] at `color_strength`,
+    /// then [`GaussianBlur`] with `p = 0.5`; no solarisation.
+    pub fn dino_local(crop: RandomResizedCrop, color_strength: f32) -> Self {
+        Self::new().then(crop).append(Self::byol_colour(color_strength)).then(GaussianBlur::new(GaussianBlur::SIMCLR_SIGMA, 0.5))
     }
 }
 

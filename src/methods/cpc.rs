@@ -79,9 +79,9 @@ impl Settings for Config {
         self.views.validate()
     }
 
-    fn check_encoder(encoder: &str) -> crate::Result<()> {
+    fn check_encoder(&self, encoder: &str) -> crate::Result<()> {
         if encoder == "vit" {
-            return Err(crate::Error::config("cpc feeds the encoder image patches; the vit encoder takes whole 32x32 images only"));
+            return Err(crate::Error::config("cpc trains the convnet encoders only: its 24x24 patches through the vit (resampled position embeddings) are not tested"));
         }
         Ok(())
     }

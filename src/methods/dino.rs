@@ -35,11 +35,13 @@
 //! entropy of the teacher's distribution (→ 0: one-hot collapse; → ln K: uniform collapse) and
 //! the KL divergence between teacher and student (→ 0 in either collapse: nothing left to learn).
 //!
-//! **What the kit trains today** (`--method dino`, part 4 in progress): the two global crops
-//! only (BYOL's two views), so `V = 2` and each global crop predicts the other's target;
-//! [`dino_loss`] already takes local crops. `docs/results.md` says what it reaches.
+//! **Crops**: the two global crops are BYOL's two asymmetric views; `--local-crops N` adds `N`
+//! local crops (16 px, 8–40% of the image: [`Pipeline::dino_local`]) that only the student
+//! sees, `V = 2 + N`. The default is `N = 0`, two crops, each predicting the other's target
+//! (the reason, measured, is in [`Config::default`]). The ViT takes the 16-px crops through
+//! resampled position embeddings ([`crate::nn::vit::position_resampling`]).
 
-use crate::augment::{Pipeline, ViewConfig, ViewGenerator};
+use crate::augment::{LocalCrops, MultiCrop, Pipeline, Transform, ViewConfig, ViewGenerator};
 use crate::error::{Error, Result};
 use crate::methods::byol::cosine_tau;
 use crate::methods::swav::{prototype_scores, random_unit_rows, MAX_PROTOTYPES};
@@ -322,6 +324,9 @@ pub struct Config {
     /// BYOL's two asymmetric views).
     #[command(flatten)]
     pub views: ViewConfig,
+    /// Multi-crop's local crops, seen by the student only.
+    #[command(flatten)]
+    pub local: LocalCrops,
 }
 
 impl Default for Config {
@@ -355,6 +360,7 @@ impl Default for Config {
             momentum_base: 0.996,
             freeze_last_layer_steps: 156,
             views: ViewConfig { color_strength: 4.0, ..ViewConfig::default() },
+            local: LocalCrops::default(),
         }
     }
 }
@@ -379,7 +385,13 @@ impl Settings for Config {
         if !(0.0..=1.0).contains(&self.momentum_base) {
             return Err(Error::config("--momentum-base must be in [0, 1]"));
         }
+        self.local.validate()?;
         self.views.validate()
+    }
+
+    /// The ViT takes the local crops when they are whole patches ([`LocalCrops::check_encoder`]).
+    fn check_encoder(&self, encoder: &str) -> Result<()> {
+        self.local.check_encoder(encoder)
     }
 }
 
@@ -491,11 +503,16 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         self.momentum = settings.momentum_base;
     }
 
-    /// BYOL's two asymmetric views: DINO's two global crops.
+    /// DINO's two global crops (BYOL's two asymmetric views), then the `--local-crops` local
+    /// ones ([`Pipeline::dino_local`], at the same colour strength).
     fn views(&self, image_size: usize) -> ViewGenerator {
         let v = &self.config.views;
         let (first, second) = Pipeline::byol_views_with(image_size, v.color_strength as f32, v.crop_min_scale as f32, 1.0);
-        ViewGenerator::from_transforms(vec![Arc::new(first), Arc::new(second)])
+        let crops = self.config.local.multi_crop(image_size, v.crop_min_scale);
+        let local: Arc<dyn Transform> = Arc::new(Pipeline::dino_local(crops.local_crop(), v.color_strength as f32));
+        let mut views: Vec<Arc<dyn Transform>> = vec![Arc::new(first), Arc::new(second)];
+        views.extend(std::iter::repeat_n(local, crops.n_local));
+        ViewGenerator::from_transforms(views)
     }
 
     /// The teacher starts as a copy of the student (unless a resumed run restored it).
@@ -503,20 +520,23 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         self.teacher.start_from(&self.student);
     }
 
-    /// Both crops through the student (on the tape) and through the teacher (values only: the
-    /// stop-gradient), [`dino_loss`] with the centre before this batch, then the centre moves
-    /// towards the teacher's batch mean.
+    /// Every crop through the student (on the tape; one pass per crop size,
+    /// [`crate::nn::Branch::forward_multi_crop`]), the two global crops through the teacher
+    /// (values only: the stop-gradient), [`dino_loss`] with the centre before this batch, then
+    /// the centre moves towards the teacher's batch mean.
     ///
     /// While the last layer is frozen it enters as a copy with its own tensor id and the loop's
     /// gradients are replaced by fresh ones, so neither a gradient, nor weight decay, nor
     /// Adam's moments move it (as SwAV's frozen prototypes).
     fn loss(&mut self, batch: &Batch, dev: &D, grads: Gradients<f32, D>) -> Tensor<Rank0, f32, D, OwnedTape<f32, D>> {
-        let n = batch.views[0].shape()[0];
+        let n_local = batch.views.len().checked_sub(2).unwrap_or_else(|| panic!("dino: needs the two global crops"));
+        let crops = MultiCrop::for_image_size(batch.views[0].shape()[2], n_local).stack(&batch.views).unwrap_or_else(|e| panic!("dino: {e}"));
+        let n = crops.batch_size;
         let k = self.config.outputs;
         let frozen = self.last_layer_frozen();
         let grads = if frozen { Gradients::leaky() } else { grads };
-        let x = stack_views(dev, &batch.views);
-        let z = self.student.branch.forward_train(x.clone().traced(grads));
+        let x_global = stack_views(dev, &batch.views[..2]);
+        let z = self.student.branch.forward_multi_crop(dev, crops, grads);
         let v: Mat<D, OwnedTape<f32, D>> = if frozen {
             dev.tensor_from_vec(self.student.last_layer_values(k), (k, Z)).retaped()
         } else {
@@ -525,10 +545,10 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let student = prototype_scores(z, v);
         let teacher_net = self.teacher.net_mut();
         let v_t = dev.tensor_from_vec(teacher_net.last_layer_values(k), (k, Z));
-        let teacher = prototype_scores(teacher_net.branch.forward_train(x), v_t).as_vec();
+        let teacher = prototype_scores(teacher_net.branch.forward_train(x_global), v_t).as_vec();
         let mut centre = self.centre_values();
         let (tau_s, tau_t) = (self.config.student_tau as f32, self.teacher_tau() as f32);
-        self.last = diagnostics(&student.as_vec(), &teacher, n, &centre, tau_s, tau_t);
+        self.last = diagnostics(&student.as_vec()[..2 * n * k], &teacher, n, &centre, tau_s, tau_t);
         let loss = dino_loss(vec![student], &teacher, n, &centre, tau_s, tau_t);
         update_centre(&mut centre, &teacher, self.config.centre_momentum as f32);
         let mut stored = self.centre.as_vec();

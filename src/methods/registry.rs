@@ -93,7 +93,7 @@ macro_rules! registry {
             }
 
             pub fn check_encoder(&self, encoder: &str) -> Result<()> {
-                match self { $( Self::$variant(_) => <$config as Settings>::check_encoder(encoder), )* }
+                match self { $( Self::$variant(c) => c.check_encoder(encoder), )* }
             }
 
             /// The settings as type `C`, if this method's settings are a `C`.

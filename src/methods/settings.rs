@@ -22,8 +22,9 @@ pub trait Settings: Default + Clone + PartialEq + Debug + Serialize + Deserializ
         Ok(())
     }
 
-    /// Whether the method can train `encoder` (e.g. CPC feeds patches, which the ViT cannot take).
-    fn check_encoder(_encoder: &str) -> Result<()> {
+    /// Whether the method, with these settings, can train `encoder` (e.g. CPC feeds the
+    /// convnets image patches; the ViT takes local crops only as whole 4×4 patches).
+    fn check_encoder(&self, _encoder: &str) -> Result<()> {
         Ok(())
     }
 }

@@ -76,7 +76,7 @@
 //! re-normalises the stored rows after every step that trained them, as the reference code
 //! does before each forward: the stored prototypes are unit rows at every step.
 
-use crate::augment::{MultiCrop, Pipeline, ViewBatch, ViewConfig, ViewGenerator};
+use crate::augment::{LocalCrops, MultiCrop, Pipeline, ViewConfig, ViewGenerator};
 use crate::error::{Error, Result};
 use crate::methods::{Batch, Method, Settings};
 use crate::nn::functional::{dot_matrix, l2_normalize};
@@ -472,9 +472,6 @@ pub fn swav_batch_loss<D: Device<f32>, T: Tape<f32, D>>(
     Ok((swav_loss(vec![scores], &codes, tau), codes))
 }
 
-/// The smallest `--local-size`: the convnet encoders take images of at least 8 pixels.
-pub const MIN_LOCAL_SIZE: usize = 8;
-
 /// SwAV's settings (`--method swav`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
@@ -565,17 +562,16 @@ impl Config {
         SinkhornConfig { epsilon: self.epsilon as f32, iterations: self.sinkhorn_iterations }
     }
 
-    /// The crops for `image_size`-pixel images: [`MultiCrop::for_image_size`] with this
-    /// config's local crops, their area range and size (`--local-size`, when not 0), and the
-    /// global crops' smallest area from `--crop-min-scale`.
+    /// The local-crop flags as [`LocalCrops`] (SwAV keeps them flat in its `config.json`,
+    /// as runs and experiments saved them; DINO nests the same struct).
+    pub fn local(&self) -> LocalCrops {
+        LocalCrops { local_crops: self.local_crops, local_min_scale: self.local_min_scale, local_max_scale: self.local_max_scale, local_size: self.local_size }
+    }
+
+    /// The crops for `image_size`-pixel images ([`LocalCrops::multi_crop`]), the global
+    /// crops' smallest area from `--crop-min-scale`.
     pub fn multi_crop(&self, image_size: usize) -> MultiCrop {
-        let kit = MultiCrop::for_image_size(image_size, self.local_crops);
-        MultiCrop {
-            global_scale: (self.views.crop_min_scale as f32, 1.0),
-            local_scale: (self.local_min_scale as f32, self.local_max_scale as f32),
-            local_size: if self.local_size == 0 { kit.local_size } else { self.local_size },
-            ..kit
-        }
+        self.local().multi_crop(image_size, self.views.crop_min_scale)
     }
 }
 
@@ -593,28 +589,16 @@ impl Settings for Config {
         if !(self.epsilon > 0.0 && self.epsilon.is_finite() && self.epsilon as f32 > 0.0) {
             return Err(Error::config("--epsilon must be positive"));
         }
-        if !(self.local_min_scale > 0.0 && self.local_min_scale <= self.local_max_scale && self.local_max_scale <= 1.0) {
-            return Err(Error::config("--local-min-scale and --local-max-scale must satisfy 0 < min <= max <= 1"));
-        }
         if self.sinkhorn_iterations == 0 {
             return Err(Error::config("--sinkhorn-iterations must be at least 1"));
         }
-        if self.local_size != 0 && self.local_size < MIN_LOCAL_SIZE {
-            return Err(Error::config(format!(
-                "--local-size must be 0 (half the image) or at least {MIN_LOCAL_SIZE} pixels (the convnets' smallest input), got {}",
-                self.local_size
-            )));
-        }
+        self.local().validate()?;
         self.views.validate()
     }
 
-    /// The ViT's position embeddings are learnt for 32×32 inputs only, so it cannot take
-    /// multi-crop's 16-px local crops.
-    fn check_encoder(encoder: &str) -> Result<()> {
-        if encoder == "vit" {
-            return Err(Error::config("swav trains on multi-crop views (16-px local crops); the vit encoder takes whole 32x32 images only"));
-        }
-        Ok(())
+    /// The ViT takes the local crops when they are whole patches ([`LocalCrops::check_encoder`]).
+    fn check_encoder(&self, encoder: &str) -> Result<()> {
+        self.local().check_encoder(encoder)
     }
 }
 
@@ -670,51 +654,6 @@ where
     }
 }
 
-/// The values of every tensor of `m` that no optimizer trains (BatchNorm's running averages),
-/// in visiting order.
-fn running_statistics<M: TensorCollection<f32, D>, D: Device<f32>>(m: &M) -> Vec<Vec<f32>> {
-    struct Collect(Vec<Vec<f32>>);
-    impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
-        type Viewer = ViewTensorRef;
-        type Err = D::Err;
-        type E2 = f32;
-        type D2 = D;
-        fn visit<S: Shape>(&mut self, opts: TensorOptions<S, f32, D>, t: &Tensor<S, f32, D>) -> std::result::Result<Option<Tensor<S, f32, D>>, D::Err> {
-            if !opts.do_gradient_update {
-                self.0.push(t.as_vec());
-            }
-            Ok(None)
-        }
-    }
-    let mut c = Collect(Vec::new());
-    M::iter_tensors(&mut RecursiveWalker { m, f: &mut c }).expect("read the running statistics");
-    c.0
-}
-
-/// Writes back what [`running_statistics`] read (same tensors, same ids).
-fn restore_running_statistics<M: TensorCollection<f32, D>, D: Device<f32>>(m: &mut M, saved: Vec<Vec<f32>>) {
-    struct Restore(std::vec::IntoIter<Vec<f32>>);
-    impl<D: Device<f32>> TensorVisitor<f32, D> for Restore {
-        type Viewer = ViewTensorMut;
-        type Err = D::Err;
-        type E2 = f32;
-        type D2 = D;
-        fn visit<S: Shape>(&mut self, opts: TensorOptions<S, f32, D>, t: &mut Tensor<S, f32, D>) -> std::result::Result<Option<Tensor<S, f32, D>>, D::Err> {
-            if !opts.do_gradient_update {
-                t.copy_from(&self.0.next().expect("as many statistics as were read"));
-            }
-            Ok(None)
-        }
-    }
-    M::iter_tensors(&mut RecursiveWalker { m, f: &mut Restore(saved.into_iter()) }).expect("restore the running statistics");
-}
-
-/// A view batch as an image tensor on `dev`.
-fn images<D: Backend>(dev: &D, views: ViewBatch) -> Img<D> {
-    let [b, c, h, w] = views.shape();
-    dev.tensor_from_vec(views.data, (b, c, h, w))
-}
-
 impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend> SwAV<Enc, F, H, Z, f32, D> {
     /// Whether the prototypes are still frozen (the first `freeze_prototypes_steps` steps).
     pub fn prototypes_frozen(&self) -> bool {
@@ -746,8 +685,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         ViewGenerator::multi_crop_with(&self.config.multi_crop(image_size), colour).unwrap_or_else(|e| panic!("swav: {e}"))
     }
 
-    /// One forward pass per crop size (the global crops together, the local crops together:
-    /// BatchNorm sees each size on its own), then [`swav_batch_loss`].
+    /// One forward pass per crop size ([`Branch::forward_multi_crop`]), then [`swav_batch_loss`].
     ///
     /// While the prototypes are frozen they must not move at all: `C` enters as a copy with
     /// its own tensor id (its gradient goes nowhere), and the loop's gradients — which hold a
@@ -759,20 +697,7 @@ impl<Enc: Encoder<D>, const F: usize, const H: usize, const Z: usize, D: Backend
         let b = crops.batch_size;
         let frozen = self.prototypes_frozen();
         let grads = if frozen { Gradients::leaky() } else { grads };
-        let z_global = self.branch.forward_train(images(dev, crops.global).traced(grads));
-        let z = match crops.local {
-            None => z_global,
-            Some(local) => {
-                // The local crops are normalised with their own batch statistics, but they do
-                // not feed BatchNorm's running averages: those serve evaluation, on whole
-                // images, and 16-px crops have other statistics (the reference code lets both
-                // sizes update them). Not measured on its own: local crops are off by default.
-                let saved = running_statistics(&self.branch);
-                let z_local = self.branch.forward_train(images(dev, local).retaped::<OwnedTape<f32, D>>());
-                restore_running_statistics(&mut self.branch, saved);
-                (z_global, z_local).concat_along(Axis::<0>)
-            }
-        };
+        let z = self.branch.forward_multi_crop(dev, crops, grads);
         let k = self.config.prototypes;
         let prototypes: Mat<D, OwnedTape<f32, D>> = if frozen {
             dev.tensor_from_vec(self.prototype_values(), (k, Z)).retaped()

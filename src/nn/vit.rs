@@ -11,8 +11,12 @@
 //! The patch embedding is a linear layer on flattened patches; it is computed as a 4×4
 //! convolution with stride 4 (the same product, and the conv kernel does the patch cutting).
 //! There is no BatchNorm, so training and evaluation forward passes are the same. The
-//! position embeddings are learnt for exactly 65 tokens: the encoder takes 32×32 inputs only
-//! (multi-crop's smaller local crops would need interpolated position embeddings).
+//! position embeddings are learnt for the 8×8 grid of a 32×32 image. A smaller (or larger)
+//! square image whose side is a multiple of 4, such as multi-crop's 16×16 local crops, is cut
+//! into its own `s×s` grid, and the patches' position embeddings are resampled to that grid by
+//! bilinear interpolation ([`position_resampling`]; DINO's `interpolate_pos_encoding` does the
+//! same with a bicubic): the class token keeps its own, and the gradient flows back to the
+//! learnt 8×8 grid.
 //!
 //! Initialisation: linear layers as PyTorch (`U(±1/√fan_in)`), class token and position
 //! embeddings with standard deviation 0.02 as in ViT/DeiT (uniform rather than truncated normal), LayerNorm γ = 1, β = 0.
@@ -83,9 +87,14 @@ impl<E: Dtype + SampleUniform + num_traits::Float, D: Device<E>> TensorCollectio
 }
 
 impl<D: Backend> Block<f32, D> {
-    /// `(B·N, D)` tokens in and out.
+    /// `(B·65, D)` tokens in and out (32×32 images).
     pub fn forward<T: Tape<f32, D>>(&self, t: Mat<D, T>) -> Mat<D, T> {
-        let a = D::attention(self.qkv_of(t.retaped::<T>()), TOKENS, HEADS);
+        self.forward_tokens(t, TOKENS)
+    }
+
+    /// `(B·n, D)` tokens in and out: `n` tokens per image (`1 + s²` for an `s×s` grid).
+    pub fn forward_tokens<T: Tape<f32, D>>(&self, t: Mat<D, T>, n: usize) -> Mat<D, T> {
+        let a = D::attention(self.qkv_of(t.retaped::<T>()), n, HEADS);
         let t = t + dense(&self.proj, a);
         let h = D::gelu(dense(&self.fc1, norm(&self.norm2, t.retaped::<T>())));
         t + dense(&self.fc2, h)
@@ -158,52 +167,64 @@ impl<E: Dtype + SampleUniform + num_traits::Float, D: Device<E>> TensorCollectio
 }
 
 impl<D: Backend> Vit<f32, D> {
-    /// Tokens `(B·65, 128)` of an image batch `(B, 3, 32, 32)`: class token and embedded
-    /// patches, plus position embeddings.
+    /// Tokens `(B·n, 128)` of an image batch `(B, 3, 4s, 4s)`: class token and embedded
+    /// patches, plus position embeddings; `n = 1 + s²` (65 for 32×32 images). Grids other than
+    /// 8×8 get the position embeddings [`position_resampling`] makes.
+    ///
+    /// Panics unless the images have 3 channels and a square side that is a positive multiple
+    /// of 4 (the method's settings check crop sizes first: [`check_image_size`]).
     pub fn tokens<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T> {
         let (b, c, h, w) = *x.shape();
-        assert!(
-            c == 3 && h == IMAGE && w == IMAGE,
-            "Vit: expected (B, 3, {IMAGE}, {IMAGE}) images, got ({b}, {c}, {h}, {w}) (the position embeddings are learnt for {TOKENS} tokens)"
-        );
+        assert!(c == 3 && h == w, "Vit: expected square RGB images (B, 3, S, S), got ({b}, {c}, {h}, {w})");
+        check_image_size(h).unwrap_or_else(|e| panic!("{e}"));
+        let (side, n) = (h / PATCH, tokens_for(h));
         let filters = self.patch_embed.weight.clone().reshape_like(&(WIDTH, 3, PATCH, PATCH));
-        let patches = D::conv2d(x, filters, PATCH, 0) // (B, D, 8, 8)
-            .reshape_like(&(b, WIDTH, PATCHES))
+        let patches = D::conv2d(x, filters, PATCH, 0) // (B, D, s, s)
+            .reshape_like(&(b, WIDTH, side * side))
             .permute::<_, Axes3<0, 2, 1>>()
-            + self.patch_embed.bias.clone().retaped::<T>().reshape_like(&(WIDTH,)).broadcast_like::<_, Axes2<0, 1>>(&(b, PATCHES, WIDTH));
+            + self.patch_embed.bias.clone().retaped::<T>().reshape_like(&(WIDTH,)).broadcast_like::<_, Axes2<0, 1>>(&(b, side * side, WIDTH));
         let cls = self.cls_token.clone().retaped::<T>().reshape_like(&(WIDTH,)).broadcast_like::<_, Axes2<0, 1>>(&(b, 1, WIDTH));
         let pos = self.pos_embed.clone().retaped::<T>().reshape_like(&(TOKENS, WIDTH));
-        let t = (cls, patches).concat_along(Axis::<1>) + pos.broadcast_like::<_, Axis<0>>(&(b, TOKENS, WIDTH));
-        t.reshape_like(&(b * TOKENS, WIDTH))
+        let pos = if side == IMAGE / PATCH {
+            pos
+        } else {
+            // pos' = R·pos as (posᵀ·Rᵀ)ᵀ: the tape stays on the left operand.
+            let r_t = pos.device().tensor_from_vec(transpose(&position_resampling(side), n, TOKENS), (TOKENS, n));
+            pos.permute::<_, Axes2<1, 0>>().matmul(r_t).permute::<_, Axes2<1, 0>>()
+        };
+        let t = (cls, patches).concat_along(Axis::<1>) + pos.broadcast_like::<_, Axis<0>>(&(b, n, WIDTH));
+        t.reshape_like(&(b * n, WIDTH))
     }
 
-    /// The transformer blocks on `(B·65, 128)` tokens.
-    fn blocks<T: Tape<f32, D>>(&self, t: Mat<D, T>) -> Mat<D, T> {
-        let t = self.block2.forward(self.block1.forward(t));
-        self.block4.forward(self.block3.forward(t))
+    /// The transformer blocks on `(B·n, 128)` tokens, `n` per image.
+    fn blocks<T: Tape<f32, D>>(&self, t: Mat<D, T>, n: usize) -> Mat<D, T> {
+        let t = self.block2.forward_tokens(self.block1.forward_tokens(t, n), n);
+        self.block4.forward_tokens(self.block3.forward_tokens(t, n), n)
     }
 
     /// `h = LN(t_0)`: the normalised class token of every image, `(B, 128)`.
     pub fn forward<T: Tape<f32, D>>(&self, x: Img<D, T>) -> Mat<D, T> {
-        let b = x.shape().0;
-        let t = self.blocks(self.tokens(x)).reshape_like(&(b, TOKENS, WIDTH));
+        let (b, n) = (x.shape().0, tokens_for(x.shape().2));
+        let t = self.blocks(self.tokens(x), n).reshape_like(&(b, n, WIDTH));
         let cls = t.slice((.., 0..1, ..)).reshape_like(&(b, WIDTH));
         norm(&self.norm, cls)
     }
 
     /// `h` as [`Vit::forward`] gives it, and the normalised patch tokens of the last layer laid
-    /// out as a feature map `(B, 128, 8, 8)`: token `1 + 8·r + c` at row `r`, column `c`.
+    /// out as a feature map `(B, 128, s, s)` (8×8 for 32×32 images): token `1 + s·r + c` at
+    /// row `r`, column `c`.
     pub fn forward_with_map<T: Tape<f32, D>>(&self, x: Img<D, T>) -> (Mat<D, T>, Img<D, T>) {
-        let b = x.shape().0;
-        let side = IMAGE / PATCH;
-        let t = norm(&self.norm, self.blocks(self.tokens(x))).reshape_like(&(b, TOKENS, WIDTH));
+        let (b, n) = (x.shape().0, tokens_for(x.shape().2));
+        let side = x.shape().2 / PATCH;
+        let t = norm(&self.norm, self.blocks(self.tokens(x), n)).reshape_like(&(b, n, WIDTH));
         let h = t.with_empty_tape().slice((.., 0..1, ..)).reshape_like(&(b, WIDTH));
         let map = t.slice((.., 1.., ..)).permute::<_, Axes3<0, 2, 1>>().reshape_like(&(b, WIDTH, side, side));
         (h, map)
     }
 
-    /// Multiply-add FLOPs (×2) of one forward pass over `images` images: the patch embedding,
-    /// and per block the Q/K/V, output and MLP projections and the two attention products.
+    /// Multiply-add FLOPs (×2) of one forward pass over `images` 32×32 images: the patch
+    /// embedding, and per block the Q/K/V, output and MLP projections and the two attention
+    /// products.
     pub fn forward_flops(images: usize) -> f64 {
         let (n, d) = (TOKENS as f64, WIDTH as f64);
         let embed = 2.0 * PATCHES as f64 * PATCH_LEN as f64 * d;
@@ -212,14 +233,68 @@ impl<D: Backend> Vit<f32, D> {
         images as f64 * (embed + 4.0 * (projections + attention))
     }
 
-    /// Attention maps of the last block's heads, `(B, 4, 65, 65)`: row `i` of map `[b, h]` is
-    /// how token `i` of image `b` spreads its attention over the 65 tokens (token 0 is the class
-    /// token, token `1 + 8·r + c` the patch in row `r`, column `c`). Costs one forward pass.
+    /// Attention maps of the last block's heads, `(B, 4, n, n)` (`n` = 65 for 32×32 images):
+    /// row `i` of map `[b, h]` is how token `i` of image `b` spreads its attention over the
+    /// tokens (token 0 is the class token, token `1 + s·r + c` the patch in row `r`, column
+    /// `c` of the `s×s` grid). Costs one forward pass.
     pub fn last_attention_maps(&self, x: Img<D>) -> Maps<D> {
+        let n = tokens_for(x.shape().2);
         let t = self.tokens(x);
-        let t = self.block3.forward(self.block2.forward(self.block1.forward(t)));
-        crate::nn::ops::attention_maps(self.block4.qkv_of(t), TOKENS, HEADS)
+        let t = self.block3.forward_tokens(self.block2.forward_tokens(self.block1.forward_tokens(t, n), n), n);
+        crate::nn::ops::attention_maps(self.block4.qkv_of(t), n, HEADS)
     }
+}
+
+/// Tokens per image of side `side`: the class token and `(side / 4)²` patches.
+pub fn tokens_for(side: usize) -> usize {
+    (side / PATCH) * (side / PATCH) + 1
+}
+
+/// Errors unless the ViT can take `side × side` images: a positive multiple of the patch side
+/// (4), so that the image is cut into whole patches.
+pub fn check_image_size(side: usize) -> crate::Result<()> {
+    if side == 0 || side % PATCH != 0 {
+        return Err(crate::Error::config(format!("the vit encoder cuts images into {PATCH}x{PATCH} patches: it takes square images whose side is a positive multiple of {PATCH}, got {side}")));
+    }
+    Ok(())
+}
+
+/// The `n × 65` matrix `R` that resamples the position embeddings to an `s×s` grid of patches,
+/// `pos' = R·pos` (`n = 1 + s²`): the class token's row is kept (`R₀₀ = 1`), and each patch of
+/// the new grid gets the bilinear interpolation of the learnt 8×8 grid at its centre
+/// (half-pixel centres, PyTorch's `align_corners = False`): in one dimension, new position `i`
+/// sits at `u = (i + ½)·8/s − ½` of the old grid, clamped to `[0, 7]`, and takes
+/// `(1 − (u − ⌊u⌋))` of position `⌊u⌋` and `u − ⌊u⌋` of the next; a patch's weight is the
+/// product of its row's and its column's. `s = 8` gives the identity, `s = 4` the mean of
+/// each 2×2 block. Rows sum to 1. Row-major.
+pub fn position_resampling(s: usize) -> Vec<f32> {
+    assert!(s > 0, "position_resampling: the grid needs at least one patch");
+    let g = IMAGE / PATCH;
+    let weights_1d = |i: usize| -> [(usize, f64); 2] {
+        let u = ((i as f64 + 0.5) * g as f64 / s as f64 - 0.5).clamp(0.0, (g - 1) as f64);
+        let lo = u.floor() as usize;
+        let frac = u - lo as f64;
+        [(lo, 1.0 - frac), ((lo + 1).min(g - 1), frac)]
+    };
+    let n = s * s + 1;
+    let mut r = vec![0.0f64; n * TOKENS];
+    r[0] = 1.0;
+    for row in 0..s {
+        for col in 0..s {
+            let out = 1 + row * s + col;
+            for (gr, wr) in weights_1d(row) {
+                for (gc, wc) in weights_1d(col) {
+                    r[out * TOKENS + 1 + gr * g + gc] += wr * wc;
+                }
+            }
+        }
+    }
+    r.into_iter().map(|x| x as f32).collect()
+}
+
+/// The transpose of a row-major `rows × cols` matrix.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols).flat_map(|c| (0..rows).map(move |r| m[r * cols + c])).collect()
 }
 
 impl<D: Backend> Encoder<D> for Vit<f32, D> {
