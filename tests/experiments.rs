@@ -69,6 +69,9 @@ fn every_experiment_changes_only_its_parameter() {
     assert_eq!(ablations, ["full", "no-predictor", "no-ema", "no-stop-gradient"]);
     let (byol_run, simclr_run) = (&b.settings[0].config.train, &b.settings[4].config.train);
     assert_eq!((simclr_run.epochs, simclr_run.batch_size, simclr_run.train_images), (byol_run.epochs, byol_run.batch_size, byol_run.train_images), "SimCLR at BYOL's budget");
+    // The runs keep the budget they were measured at, not BYOL's default run's 16 epochs.
+    assert_eq!(byol_run.epochs, selfsup::experiments::BYOL_COLLAPSE_EPOCHS);
+    assert_eq!(RunConfig::for_method("byol").unwrap().train.epochs, 16);
     let err = sweep("bogus", &base()).unwrap_err().to_string();
     assert!(err.contains("bogus") && err.contains("moco-momentum"), "{err}");
 }
@@ -164,7 +167,12 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         for r in runs {
             // SimCLR's batch sweep keeps the number of optimizer steps, not of epochs.
             let (train, default) = (&r.config.train, &recipe.train);
-            let epochs = if name == "negatives" && method == "simclr" { default.epochs * train.batch_size / default.batch_size } else { default.epochs };
+            // byol-collapse keeps the 8 epochs its runs were measured at (BYOL's default run: 16).
+            let epochs = match (name, method) {
+                ("negatives", "simclr") => default.epochs * train.batch_size / default.batch_size,
+                ("byol-collapse", "byol") => selfsup::experiments::BYOL_COLLAPSE_EPOCHS,
+                _ => default.epochs,
+            };
             assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
             assert_eq!(train.lr, default.lr, "{name}: {}", r.label);
             // Only the swept setting differs from the method's own settings.
