@@ -349,6 +349,9 @@ impl Default for Config {
     ///   uses 2. On `textures` (seed 0, momentum 0.99) kNN rose with the strength: 41.3 / 47.2
     ///   / 51.2 / 53.0% at 1 / 2 / 3 / 4 (random init 33.2%), while BYOL fell from 39.2% at 2
     ///   to 35.2% at 3. The crop range comes from the dataset's recipe.
+    /// * No local crops: two 16-px local crops (8–40% of the image) cost both backbones points
+    ///   on `textures`, seed 0: the tiny convnet 57.3% → 54.1% kNN (8 epochs), the ViT 20.9% →
+    ///   19.0% (3 epochs) (`docs/results.md`, part 4). `--local-crops N` turns them on.
     fn default() -> Self {
         Self {
             outputs: 1024,
