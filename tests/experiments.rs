@@ -64,6 +64,11 @@ fn every_experiment_changes_only_its_parameter() {
     let lambdas: Vec<f64> = sweep("barlow-lambda", &base()).unwrap().settings.iter().map(|s| s.config.settings::<barlow::Config>().lambda).collect();
     assert_eq!(lambdas, vec![0.0, 1.0 / 128.0, 1.0 / 32.0, 1.0 / 8.0]);
     assert_eq!(barlow::Config::default().lambda, 1.0 / 32.0, "the sweep's third setting is the default");
+    // barlow-lambda keeps the 4 epochs its runs were measured at, not the default run's 8.
+    let barlow_runs = sweep("barlow-lambda", &selfsup::experiments::default_base()).unwrap();
+    let barlow_epochs: Vec<usize> = barlow_runs.settings.iter().map(|s| s.config.train.epochs).collect();
+    assert_eq!(barlow_epochs, vec![selfsup::experiments::BARLOW_LAMBDA_EPOCHS; 4]);
+    assert_eq!(RunConfig::for_method("barlow").unwrap().train.epochs, 8);
     let b = sweep("byol-collapse", &selfsup::experiments::default_base()).unwrap();
     let ablations: Vec<String> = b.settings.iter().filter(|s| s.config.name() == "byol").map(|s| serde_json::to_value(s.config.settings::<selfsup::methods::byol::Config>().ablation).unwrap().as_str().unwrap().to_string()).collect();
     assert_eq!(ablations, ["full", "no-predictor", "no-ema", "no-stop-gradient"]);
@@ -167,10 +172,12 @@ fn by_default_each_run_trains_its_method_for_its_own_epochs_and_moco_sweeps_use_
         for r in runs {
             // SimCLR's batch sweep keeps the number of optimizer steps, not of epochs.
             let (train, default) = (&r.config.train, &recipe.train);
-            // byol-collapse keeps the 8 epochs its runs were measured at (BYOL's default run: 16).
+            // byol-collapse and barlow-lambda keep the epochs their runs were measured at (8 and 4;
+            // the default runs: 16 and 8).
             let epochs = match (name, method) {
                 ("negatives", "simclr") => default.epochs * train.batch_size / default.batch_size,
                 ("byol-collapse", "byol") => selfsup::experiments::BYOL_COLLAPSE_EPOCHS,
+                ("barlow-lambda", "barlow") => selfsup::experiments::BARLOW_LAMBDA_EPOCHS,
                 _ => default.epochs,
             };
             assert_eq!((train.epochs, train.train_images), (epochs, images), "{name}: {}", r.label);
