@@ -7,6 +7,7 @@ set -uo pipefail
 bundle=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: check.sh OUT_DIR}
 mkdir -p "$out"
+[ -f "$bundle/paths.env" ] || { echo "check.sh: $bundle/paths.env is missing: make the bundle with bench/cuda/build.sh" >&2; exit 2; }
 . "$bundle/paths.env"
 
 echo "== machine"
@@ -18,7 +19,8 @@ lib=/tmp/selfsup-cudalib; mkdir -p $lib
 for n in libcuda.so.1 libnvrtc.so.13 libcublas.so.13 libcublasLt.so.13; do
   p=$(ldconfig -p | awk -v n=$n '$1==n {print $NF; exit}')
   [ -z "$p" ] && p=$(find /usr/local /opt /usr/lib /usr/lib64 -name "$n" 2>/dev/null | head -1)
-  echo "$n -> ${p:-NOT FOUND}"; [ -n "$p" ] && ln -sf "$p" $lib/$n
+  [ -n "$p" ] || { echo "check.sh: $n not found on this machine (looked in ldconfig's cache, /usr/local, /opt, /usr/lib): is CUDA 13 installed?" >&2; exit 2; }
+  echo "$n -> $p"; ln -sf "$p" $lib/$n
 done
 export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 

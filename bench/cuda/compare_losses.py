@@ -12,10 +12,15 @@ from pathlib import Path
 
 
 def losses(run):
-    return [json.loads(line)["loss"] for line in (Path(run) / "metrics.jsonl").open()]
+    path = Path(run) / "metrics.jsonl"
+    if not path.is_file():
+        sys.exit(f"compare_losses.py: {path} does not exist (give run directories of `selfsup train`)")
+    return [json.loads(line)["loss"] for line in path.open()]
 
 
 def main(runs):
+    if len(runs) < 2:
+        sys.exit(__doc__)
     base = losses(runs[0])
     for other in runs[1:]:
         b = losses(other)
