@@ -22,6 +22,26 @@ assert r["peak_gflops_per_s"] >= 0 and 0 <= r["fraction_of_peak"] < 1, r
 print(f"ok: {r['ms_per_step_median']:.0f} ms/step at batch 8, {r['peak_rss_mib']:.0f} MiB")
 PY
 
+echo "== selfsup bench --epoch --profile times an end-to-end epoch (views + steps) and profiles it op by op"
+cargo run --release --quiet --bin selfsup -- bench --model tiny-convnet --epoch --profile --batch-size 500 --out "$tmp/epoch.json" >/dev/null
+python3 - "$tmp/epoch.json" <<'PY'
+import json, sys
+(r,) = json.load(open(sys.argv[1]))
+assert r["mode"] == "epoch" and r["images"] == 10000 and r["steps"] == 20, r
+assert 0 < r["views_ms_median"] < r["ms_per_step_median"] * 20 and r["epoch_seconds"] > 0, r
+ops = {o["op"]: o for o in r["profile"]}
+for op in ("conv2d forward", "conv2d backward", "batchnorm2d backward", "max_pool2d forward", "gemm",
+           "other forward (dfdx ops)", "other backward (dfdx ops)", "optimizer (dfdx)"):
+    assert op in ops and ops[op]["ms_per_step"] >= 0, (op, r["profile"])
+assert ops["conv2d forward"]["calls_per_step"] == 4, ops["conv2d forward"]
+# the rows other than gemm (which runs inside the kernels) add up to about one step
+total = sum(o["ms_per_step"] for o in r["profile"] if o["op"] != "gemm")
+assert 0.5 * r["ms_per_step_min"] < total < 2 * r["ms_per_step_median"], (total, r["ms_per_step_median"])
+assert 0 < r["gemm_fraction_of_peak"] < 1.5, r
+print(f"ok: epoch of {r['steps']} steps in {r['epoch_seconds']:.1f} s, views {r['views_ms_median']:.0f} ms/batch, "
+      f"gemm at {100 * r['gemm_fraction_of_peak']:.0f}% of a core's peak")
+PY
+
 echo "== the PyTorch comparison scripts parse (PyTorch itself is optional)"
 python3 -m py_compile bench/torch_reference.py
 bash -n bench/compare.sh

@@ -20,13 +20,34 @@
 //! with both models in one process the peak is reset (`/proc/self/clear_refs`) before the
 //! second, but the heap the first one left behind still counts. `bench/torch_reference.py` is
 //! the same step in PyTorch.
+//!
+//! **`--epoch`** times one end-to-end epoch instead: the 10 000 built-in texture images in a
+//! shuffled order, each batch's two views made by SimCLR's own augmentation pipeline on the
+//! training loop's view thread, one batch ahead ([`crate::train::trainer::spawn_views`]), then
+//! the same step. Each step's time runs from the end of the previous step, so waiting for views
+//! counts; the report adds the epoch's seconds and the median time the views of one batch took.
+//! The augmentation runs on `threads` threads (a rayon pool of that size) beside the `threads`
+//! of the kernels, as in `selfsup train`. `bench/torch_reference.py --epoch` is the PyTorch
+//! loop with batched tensor augmentation.
+//!
+//! **`--profile`** adds where a step's time goes, op by op ([`crate::nn::ops::profile`]): each
+//! kit kernel's forward and backward (wall time on the training thread), the optimizer, and
+//! what dfdx's own ops took between the kernels; and the matrix products' GFLOP/s per core
+//! while `gemm` runs, over one core's peak. The profiler costs about a timer read per kernel
+//! and per `gemm` call.
 
 use crate::augment::ViewBatch;
+use crate::data::spec::DatasetSpec;
 use crate::error::Result;
+use crate::image::Image;
 use crate::methods::{Batch, Method, SimClr};
-use crate::nn::ops::ConvGeom;
+use crate::nn::ops::{profile, ConvGeom};
 use crate::nn::{Encoder, SmallConvNet, SmallVit, TinyConvNet};
+use crate::train::trainer::{spawn_views, view_seed};
 use crate::train::{Optimizer, OptimizerKind};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use dfdx::nn::{BuildModule, ZeroGrads};
 use dfdx::prelude::*;
 use serde::Serialize;
@@ -70,8 +91,19 @@ impl std::str::FromStr for BenchModel {
     }
 }
 
+/// What `selfsup bench` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchMode {
+    /// Training steps on two fixed view batches.
+    Step,
+    /// One epoch over the built-in textures: views made by the augmentation pipeline, then the step.
+    Epoch,
+}
+
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
+    /// `step` or `epoch` (see [`BenchMode`]).
+    pub mode: String,
     pub model: String,
     pub batch: usize,
     pub views: usize,
@@ -92,6 +124,67 @@ pub struct BenchReport {
     /// Peak resident memory of the process (`VmHWM`, MiB) at the end of the run; 0 where
     /// `/proc/self/status` is not available.
     pub peak_rss_mib: f64,
+    /// Epoch mode: training images of the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<usize>,
+    /// Epoch mode: seconds from the first view to the last step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch_seconds: Option<f64>,
+    /// Epoch mode: median milliseconds to make one batch's views (on the view thread).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views_ms_median: Option<f64>,
+    /// `--profile`: where a step's time goes, op by op (see [`OpTime`]), largest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<OpTime>>,
+    /// `--profile`: the matrix products' GFLOP/s per core while they run (FLOPs over the
+    /// core-seconds spent in `gemm`, [`crate::nn::ops::profile`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemm_gflops_per_core: Option<f64>,
+    /// `--profile`: `gemm_gflops_per_core` over one core's peak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemm_fraction_of_peak: Option<f64>,
+}
+
+/// One row of a step's profile: an op (a kit kernel's forward or backward, the optimizer, or
+/// what dfdx's own ops took between the kernels), its milliseconds and calls per step.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpTime {
+    pub op: String,
+    pub ms_per_step: f64,
+    pub calls_per_step: f64,
+}
+
+/// Turns the profiler's records of `steps` steps into rows: each kernel's forward and backward,
+/// `gemm` (inside the kernels, so also counted in their rows: per-thread seconds summed), the
+/// optimizer, and the rest of the forward and backward passes as `other forward (dfdx ops)` /
+/// `other backward (dfdx ops)`: the heads' glue, the loss, element-wise ops and copies.
+fn profile_rows(records: &std::collections::BTreeMap<&'static str, profile::Record>, steps: usize) -> Vec<OpTime> {
+    let per_step = |seconds: f64| seconds * 1e3 / steps as f64;
+    let phase = |name: &str| records.get(name).map_or(0.0, |r| r.seconds);
+    let mut rows = Vec::new();
+    let (mut kernels_forward, mut kernels_backward) = (0.0, 0.0);
+    for (&name, r) in records {
+        if name.starts_with("step ") {
+            continue;
+        }
+        if name.ends_with(" forward") {
+            kernels_forward += r.seconds;
+        } else if name.ends_with(" backward") {
+            kernels_backward += r.seconds;
+        }
+        rows.push(OpTime { op: name.to_string(), ms_per_step: per_step(r.seconds), calls_per_step: r.calls as f64 / steps as f64 });
+    }
+    for (name, phase_name, kernels) in [
+        ("other forward (dfdx ops)", "step forward", kernels_forward),
+        ("other backward (dfdx ops)", "step backward", kernels_backward),
+    ] {
+        rows.push(OpTime { op: name.into(), ms_per_step: per_step(phase(phase_name) - kernels), calls_per_step: 0.0 });
+    }
+    if let Some(r) = records.get("step optimizer") {
+        rows.push(OpTime { op: "optimizer (dfdx)".into(), ms_per_step: per_step(r.seconds), calls_per_step: 1.0 });
+    }
+    rows.sort_by(|a, b| b.ms_per_step.partial_cmp(&a.ms_per_step).unwrap());
+    rows
 }
 
 /// `VmHWM` (peak resident set size) of this process in MiB, from `/proc/self/status`.
@@ -145,53 +238,122 @@ struct Setup {
     forward_flops_per_image: f64,
 }
 
-/// Times `steps` SimCLR steps of the encoder `Enc` at `batch` images (2 views each), after one
-/// warm-up step.
-fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(setup: &Setup, steps: usize, batch: usize) -> Result<BenchReport> {
+/// Median of `xs` (the upper one for an even count), sorting in place.
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+/// Times SimCLR training steps of the encoder `Enc` at `batch` images (2 views each), after
+/// one warm-up step: `steps` steps on fixed views ([`BenchMode::Step`]), or the steps of one
+/// epoch of the built-in textures with their views made as training makes them
+/// ([`BenchMode::Epoch`]).
+fn bench_encoder<Enc: Encoder<Cpu>, const F: usize>(
+    setup: &Setup,
+    mode: BenchMode,
+    steps: usize,
+    batch: usize,
+    profiled: bool,
+) -> Result<BenchReport> {
     let dev = Cpu::seed_from_u64(0);
     let mut model = SimClr::<Enc, F, 512, 128, f32, Cpu>::build(&dev);
+    let views = model.views(32);
     let mut opt = Optimizer::new(&model, setup.optimizer, setup.lr, setup.weight_decay);
-    let views: Vec<ViewBatch> = (0..2)
+    let mut grads = model.alloc_grads();
+    let mut train_step = |inputs: &Batch| -> Result<()> {
+        let loss = {
+            let _p = profile::span("step forward");
+            model.loss(inputs, &dev, std::mem::replace(&mut grads, Gradients::leaky()))
+        };
+        grads = {
+            let _p = profile::span("step backward");
+            loss.backward()
+        };
+        let _p = profile::span("step optimizer");
+        opt.step(&mut model, &grads)?;
+        model.zero_grads(&mut grads);
+        Ok(())
+    };
+    let fixed: Vec<ViewBatch> = (0..2)
         .map(|v| {
             let x: Tensor<(usize, usize, usize, usize), f32, Cpu> =
                 Cpu::seed_from_u64(v).sample_uniform_like(&(batch, 3, 32, 32));
             ViewBatch { data: x.as_vec(), batch, channels: 3, height: 32, width: 32 }
         })
         .collect();
-    let inputs = Batch { views, indices: (0..batch).collect() };
-    let mut grads = model.alloc_grads();
+    let fixed = Batch { views: fixed, indices: (0..batch).collect() };
+    train_step(&fixed)?; // warm-up
+    profile::take();
+    profile::enable(profiled);
     let mut times = Vec::new();
-    for i in 0..=steps {
-        let t = Instant::now();
-        let loss = model.loss(&inputs, &dev, std::mem::replace(&mut grads, Gradients::leaky()));
-        grads = loss.backward();
-        opt.step(&mut model, &grads)?;
-        model.zero_grads(&mut grads);
-        if i > 0 {
-            times.push(t.elapsed().as_secs_f64() * 1e3);
+    let (mut images_seen, mut epoch_seconds, mut views_ms) = (None, None, None);
+    match mode {
+        BenchMode::Step => {
+            for _ in 0..steps {
+                let t = Instant::now();
+                train_step(&fixed)?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        BenchMode::Epoch => {
+            let data = DatasetSpec::Textures.load(0)?.train;
+            let images: Vec<Image> = (0..data.len()).map(|i| data.image(i)).collect();
+            let mut order: Vec<usize> = (0..images.len()).collect();
+            order.shuffle(&mut StdRng::seed_from_u64(0));
+            let mut made = Vec::new();
+            let started = Instant::now();
+            std::thread::scope(|scope| -> Result<()> {
+                let rx = spawn_views(scope, &order, &images, &views, batch, |k| view_seed(0, k));
+                let mut last = Instant::now();
+                while let Ok(received) = rx.recv() {
+                    let (inputs, seconds) = received?;
+                    train_step(&inputs)?;
+                    times.push(last.elapsed().as_secs_f64() * 1e3);
+                    made.push(seconds * 1e3);
+                    last = Instant::now();
+                }
+                Ok(())
+            })?;
+            epoch_seconds = Some(started.elapsed().as_secs_f64());
+            images_seen = Some(images.len());
+            views_ms = Some(median(&mut made));
         }
     }
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let median = times[times.len() / 2];
+    profile::enable(false);
+    let records = profile::take();
+    let timed = times.len();
+    let median_ms = median(&mut times);
     let images = 2 * batch;
     let threads = crate::nn::ops::threads();
-    let gflops = 3.0 * setup.forward_flops_per_image * images as f64 / (median / 1e3) / 1e9;
+    let gflops = 3.0 * setup.forward_flops_per_image * images as f64 / (median_ms / 1e3) / 1e9;
     let peak = peak_gflops(threads).unwrap_or(0.0);
+    let gemm_per_core = records.get(profile::GEMM).filter(|_| profiled).map(|r| r.flops / r.core_seconds / 1e9);
     Ok(BenchReport {
+        mode: match mode {
+            BenchMode::Step => "step",
+            BenchMode::Epoch => "epoch",
+        }
+        .into(),
         model: format!("simclr/{}", setup.name),
         batch,
         views: 2,
         image_size: 32,
         threads,
-        steps,
-        ms_per_step_median: median,
+        steps: timed,
+        ms_per_step_median: median_ms,
         ms_per_step_min: times[0],
-        images_per_s: images as f64 / (median / 1e3),
+        images_per_s: images as f64 / (median_ms / 1e3),
         optimizer: format!("{:?}", setup.optimizer).to_lowercase(),
         gflops_per_s: gflops,
         peak_gflops_per_s: peak,
         fraction_of_peak: if peak > 0.0 { gflops / peak } else { 0.0 },
         peak_rss_mib: peak_rss_mib().unwrap_or(0.0),
+        images: images_seen,
+        epoch_seconds,
+        views_ms_median: views_ms,
+        profile: profiled.then(|| profile_rows(&records, timed)),
+        gemm_gflops_per_core: gemm_per_core,
+        gemm_fraction_of_peak: gemm_per_core.map(|g| if peak > 0.0 { g / (peak / threads as f64) } else { 0.0 }),
     })
 }
 
@@ -209,12 +371,21 @@ fn convnet_setup(name: &'static str, widths: [usize; 4]) -> Setup {
 /// Benchmarks a SimCLR step of the default encoder (tiny-convnet), of the 4-layer
 /// 32-64-128-256 convnet and of the ViT, each at its default batch.
 pub fn run(steps: usize) -> Result<Vec<BenchReport>> {
-    run_models(BenchModel::All, steps, None)
+    run_models(BenchModel::All, BenchMode::Step, steps, None, false)
 }
 
 /// Benchmarks the selected encoder(s) at `batch` images per view (default: each model's
-/// [`BenchModel::default_batch`]); see [`run`].
-pub fn run_models(which: BenchModel, steps: usize, batch: Option<usize>) -> Result<Vec<BenchReport>> {
+/// [`BenchModel::default_batch`]), timing `mode`, with the per-op profile when `profiled`; see [`run`]. `steps` is ignored in epoch
+/// mode (an epoch has `10 000 / batch` steps).
+pub fn run_models(which: BenchModel, mode: BenchMode, steps: usize, batch: Option<usize>, profiled: bool) -> Result<Vec<BenchReport>> {
+    if mode == BenchMode::Epoch {
+        // The augmentation gets as many threads as the kernels (it fails only if a global pool
+        // exists already, which then stays as it is).
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(crate::nn::ops::threads()).build_global();
+    }
+    if steps == 0 && mode == BenchMode::Step {
+        return Err(crate::error::Error::config("--steps must be at least 1"));
+    }
     let mut reports = Vec::new();
     let all = which == BenchModel::All;
     for model in [BenchModel::TinyConvNet, BenchModel::ConvNet, BenchModel::Vit] {
@@ -227,10 +398,10 @@ pub fn run_models(which: BenchModel, steps: usize, batch: Option<usize>) -> Resu
         let b = batch.unwrap_or(model.default_batch());
         reports.push(match model {
             BenchModel::TinyConvNet => {
-                bench_encoder::<TinyConvNet<Cpu>, 128>(&convnet_setup("tiny-convnet-16-32-64-128", [16, 32, 64, 128]), steps, b)?
+                bench_encoder::<TinyConvNet<Cpu>, 128>(&convnet_setup("tiny-convnet-16-32-64-128", [16, 32, 64, 128]), mode, steps, b, profiled)?
             }
             BenchModel::ConvNet => {
-                bench_encoder::<SmallConvNet<Cpu>, 256>(&convnet_setup("convnet-32-64-128-256", [32, 64, 128, 256]), steps, b)?
+                bench_encoder::<SmallConvNet<Cpu>, 256>(&convnet_setup("convnet-32-64-128-256", [32, 64, 128, 256]), mode, steps, b, profiled)?
             }
             _ => {
                 let setup = Setup {
@@ -240,7 +411,7 @@ pub fn run_models(which: BenchModel, steps: usize, batch: Option<usize>) -> Resu
                     weight_decay: 0.05,
                     forward_flops_per_image: SmallVit::<Cpu>::forward_flops(1),
                 };
-                bench_encoder::<SmallVit<Cpu>, 128>(&setup, steps, b)?
+                bench_encoder::<SmallVit<Cpu>, 128>(&setup, mode, steps, b, profiled)?
             }
         });
     }

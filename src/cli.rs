@@ -88,6 +88,14 @@ pub struct BenchArgs {
     /// tiny-convnet, convnet, vit or all.
     #[arg(long, default_value = "all")]
     pub model: crate::bench::BenchModel,
+    /// Time one end-to-end epoch of the built-in textures (views made by the augmentation
+    /// pipeline, then the step) instead of steps on fixed views.
+    #[arg(long)]
+    pub epoch: bool,
+    /// Also record where each step's time goes, op by op, and the matrix products' share of
+    /// the peak (a little slower).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,13 @@ fn eval(args: EvalArgs) -> Result<(), Error> {
 }
 
 fn bench(args: BenchArgs) -> Result<(), Error> {
-    let report = selfsup::bench::run_models(args.model, args.steps, args.batch_size)?;
+    let report = selfsup::bench::run_models(
+        args.model,
+        if args.epoch { selfsup::bench::BenchMode::Epoch } else { selfsup::bench::BenchMode::Step },
+        args.steps,
+        args.batch_size,
+        args.profile,
+    )?;
     selfsup::train::checkpoint::write_json_atomic(&args.out, &report)?;
     println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     println!("wrote {}", args.out.display());

@@ -10,6 +10,7 @@
 
 use crate::data::dataset::ImageDataset;
 use crate::error::{Error, Result};
+use crate::augment::ViewGenerator;
 use crate::image::Image;
 use crate::methods::{Batch, EpochPlan, Method};
 use crate::nn::ops::Backend;
@@ -95,6 +96,43 @@ pub fn read_epoch_reports(run: &RunDir) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// The seed of the views of the `step`-th batch of a run of seed `seed` (counting from 0 over
+/// all epochs): one stream per batch, so resuming a run makes the same views.
+pub fn view_seed(seed: u64, step: usize) -> u64 {
+    seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Makes the views of an epoch on a thread of `scope`, one batch ahead of training: batch `k`
+/// is the images `order[k * batch..(k + 1) * batch]` (a last partial batch is dropped), its
+/// views drawn with `views` from `seed_of(k)`. Each received item is the batch and the seconds
+/// its views took to make. The channel holds two batches, so the view thread runs at most two
+/// batches ahead; dropping the receiver stops it. The training loop and `selfsup bench`'s
+/// epoch share it.
+pub fn spawn_views<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    order: &'env [usize],
+    images: &'env [Image],
+    views: &'env ViewGenerator,
+    batch: usize,
+    seed_of: impl Fn(usize) -> u64 + Send + 'env,
+) -> std::sync::mpsc::Receiver<Result<(Batch, f64)>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Batch, f64)>>(2);
+    scope.spawn(move || {
+        for k in 0..order.len() / batch {
+            let started = Instant::now();
+            let indices = order[k * batch..(k + 1) * batch].to_vec();
+            let batch_images: Vec<Image> = indices.iter().map(|&i| images[i].clone()).collect();
+            let made = views
+                .views_batch(&batch_images, seed_of(k))
+                .map(|views| (Batch { views, indices }, started.elapsed().as_secs_f64()));
+            if tx.send(made).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Trains `model` on the images of `data` (labels unused) from `state` up to `cfg.epochs`,
 /// writing metrics and checkpoints under `run`. Returns the final state.
 pub fn fit<M: Method<D>, D: Backend>(
@@ -169,23 +207,11 @@ pub fn fit_observed<M: Method<D>, D: Backend>(
         let order = epoch_order(plan, data.len(), cfg.seed, epoch, run, &progress)?;
         let mut epoch_loss = 0.0f64;
         let outcome: Result<()> = std::thread::scope(|scope| {
-            // Views for batch k+1 are made on another thread while batch k trains.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
-            let (order, images, views) = (&order, &images, &views);
-            scope.spawn(move || {
-                for k in 0..steps_per_epoch {
-                    let indices = order[k * batch..(k + 1) * batch].to_vec();
-                    let batch_images: Vec<Image> = indices.iter().map(|&i| images[i].clone()).collect();
-                    let seed = cfg.seed ^ ((epoch * steps_per_epoch + k) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    let made = views.views_batch(&batch_images, seed).map(|views| Batch { views, indices });
-                    if tx.send(made).is_err() {
-                        return;
-                    }
-                }
-            });
+            let (seed, first_step) = (cfg.seed, epoch * steps_per_epoch);
+            let rx = spawn_views(scope, &order, &images, &views, batch, move |k| view_seed(seed, first_step + k));
             for k in 0..steps_per_epoch {
                 let step_started = Instant::now();
-                let inputs = rx.recv().expect("view thread alive")?;
+                let (inputs, _) = rx.recv().expect("view thread alive")?;
                 let lr = schedule.lr(state.step);
                 opt.set_lr(lr);
                 let loss = model.loss(&inputs, dev, std::mem::replace(&mut grads, Gradients::leaky()));

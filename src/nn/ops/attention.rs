@@ -111,6 +111,7 @@ pub(super) fn attention_cpu<T: Tape<f32, Cpu>>(qkv: Mat<Cpu, T>, tokens: usize, 
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("attention backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &qkv)?;
             // SAFETY: two distinct tensors, two distinct gradient buffers.

@@ -193,6 +193,7 @@ pub(super) fn batchnorm2d_cpu<T: Tape<f32, Cpu>>(
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("batchnorm2d backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             let gg = GradPtr::of(grads, &gamma)?;

@@ -247,6 +247,7 @@ pub(super) fn conv2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, w: Img<Cpu>, stride:
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("conv2d backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             let gw = GradPtr::of(grads, &w)?;

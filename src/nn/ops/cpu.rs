@@ -169,8 +169,12 @@ pub(crate) fn matmul_in(
     assert!(c.len() > (m - 1) * c_rs + (n - 1) * c_cs);
     assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
     assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    let threads = match par {
+        gemm::Parallelism::Rayon(n) => n.max(1),
+        _ => 1,
+    };
     // SAFETY: the asserts above keep every access inside the three slices.
-    unsafe {
+    super::profile::gemm(m, n, k, threads, || unsafe {
         gemm::gemm(
             m,
             n,
@@ -192,7 +196,7 @@ pub(crate) fn matmul_in(
             false,
             par,
         )
-    }
+    })
 }
 
 /// Runs `f(i)` for `i` in `0..n` on [`threads`] threads (on the calling thread alone when that

@@ -43,6 +43,7 @@ pub(super) fn gelu_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>) -> Mat<Cpu, T> {
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("gelu backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: two distinct tensors, two distinct gradient buffers.

@@ -68,6 +68,7 @@ pub(super) fn layer_norm_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>, gamma: Vector<Cp
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("layer_norm backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             let gg = GradPtr::of(grads, &gamma)?;

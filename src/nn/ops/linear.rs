@@ -43,6 +43,7 @@ pub(super) fn linear_cpu<T: Tape<f32, Cpu>>(x: Mat<Cpu, T>, w: Mat<Cpu>, b: Vect
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("linear backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             let gw = GradPtr::of(grads, &w)?;

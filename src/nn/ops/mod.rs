@@ -19,6 +19,7 @@ mod gelu;
 mod layernorm;
 mod linear;
 mod pool;
+pub mod profile;
 mod vmath;
 
 pub use batchnorm::{batchnorm2d_reference, batchnorm2d_relu_reference, BatchStats};
@@ -90,12 +91,15 @@ pub trait Backend: Device<f32> {
 
 impl Backend for Cpu {
     fn conv2d<T: Tape<f32, Self>>(x: Img<Self, T>, w: Img<Self>, stride: usize, padding: usize) -> Img<Self, T> {
+        let _p = profile::span("conv2d forward");
         conv2d::conv2d_cpu(x, w, stride, padding)
     }
     fn max_pool2d<T: Tape<f32, Self>>(x: Img<Self, T>, kernel: usize, stride: usize) -> Img<Self, T> {
+        let _p = profile::span("max_pool2d forward");
         pool::max_pool2d_cpu(x, kernel, stride)
     }
     fn global_avg_pool<T: Tape<f32, Self>>(x: Img<Self, T>) -> Mat<Self, T> {
+        let _p = profile::span("global_avg_pool forward");
         pool::global_avg_pool_cpu(x)
     }
     fn batchnorm2d_train<T: Tape<f32, Self>>(
@@ -104,6 +108,7 @@ impl Backend for Cpu {
         beta: Vector<Self>,
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>) {
+        let _p = profile::span("batchnorm2d forward");
         batchnorm::batchnorm2d_cpu(x, gamma, beta, eps, false)
     }
     fn batchnorm2d_relu_train<T: Tape<f32, Self>>(
@@ -112,18 +117,23 @@ impl Backend for Cpu {
         beta: Vector<Self>,
         eps: f32,
     ) -> (Img<Self, T>, BatchStats<Self>) {
+        let _p = profile::span("batchnorm2d forward");
         batchnorm::batchnorm2d_cpu(x, gamma, beta, eps, true)
     }
     fn linear<T: Tape<f32, Self>>(x: Mat<Self, T>, w: Mat<Self>, b: Vector<Self>) -> Mat<Self, T> {
+        let _p = profile::span("linear forward");
         linear::linear_cpu(x, w, b)
     }
     fn layer_norm<T: Tape<f32, Self>>(x: Mat<Self, T>, gamma: Vector<Self>, beta: Vector<Self>, eps: f32) -> Mat<Self, T> {
+        let _p = profile::span("layer_norm forward");
         layernorm::layer_norm_cpu(x, gamma, beta, eps)
     }
     fn attention<T: Tape<f32, Self>>(qkv: Mat<Self, T>, tokens: usize, heads: usize) -> Mat<Self, T> {
+        let _p = profile::span("attention forward");
         attention::attention_cpu(qkv, tokens, heads)
     }
     fn gelu<T: Tape<f32, Self>>(x: Mat<Self, T>) -> Mat<Self, T> {
+        let _p = profile::span("gelu forward");
         gelu::gelu_cpu(x)
     }
 }
