@@ -82,7 +82,8 @@ fn conv2d_gradients_match_finite_differences() {
 
 #[test]
 fn max_pool_fast_matches_reference_and_finite_differences() {
-    for (i, (shape, k, s)) in [((2, 3, 8, 8), 2, 2), ((1, 2, 7, 5), 3, 2), ((2, 1, 5, 6), 2, 1)].into_iter().enumerate() {
+    let cases = [((2, 3, 8, 8), 2, 2), ((1, 2, 7, 5), 3, 2), ((2, 1, 5, 6), 2, 1), ((1, 2, 7, 5), 2, 2)];
+    for (i, (shape, k, s)) in cases.into_iter().enumerate() {
         let x = sample(30 + i as u64, shape);
         let fast = run(|x| Cpu::max_pool2d(x, k, s), &x, None);
         let reference = run(|x| ops::max_pool2d_reference(x, k, s), &x, None);
@@ -97,6 +98,10 @@ fn max_pool_fast_matches_reference_and_finite_differences() {
     let dev = Cpu::default();
     let x: Img<Dev> = dev.tensor_from_vec((0..16).map(|v| v as f32).collect(), (1, 1, 4, 4));
     assert_eq!(Cpu::max_pool2d(x, 2, 2).as_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+    // a tie sends the gradient to the window's first maximum in row-major order
+    let x: Img<Dev> = dev.tensor_from_vec(vec![1.0, 3.0, 3.0, 3.0, 2.0, 2.0, 0.0, 2.0], (1, 1, 2, 4));
+    let g = Cpu::max_pool2d(x.leaky_trace(), 2, 2).sum().backward();
+    assert_eq!(g.get(&x).as_vec(), vec![0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
 }
 
 #[test]

@@ -46,6 +46,46 @@ pub fn global_avg_pool_reference<D: Device<f32>, T: Tape<f32, D>>(x: Img<D, T>) 
     x.mean::<(usize, usize), Axes2<2, 3>>()
 }
 
+/// Max pooling of one `h × w` plane (`w` wide) with a 2 × 2 window and stride 2 into `ho × wo`
+/// values, and each window's arg-max (index in the plane) when `arg` is given: the first of
+/// the window's values in row-major order that is strictly greater than all before it (from
+/// −∞), as the general loop of [`max_pool2d_cpu`] picks it, but with selects instead of branches.
+fn max_pool_2x2(src: &[f32], w: usize, ho: usize, wo: usize, y: &mut [f32], arg: Option<&mut [u32]>) {
+    let mut arg = arg;
+    for i in 0..ho {
+        let (r0, r1) = (2 * i * w, (2 * i + 1) * w);
+        let (top, bottom) = (&src[r0..r0 + 2 * wo], &src[r1..r1 + 2 * wo]);
+        let y = &mut y[i * wo..][..wo];
+        match arg.as_deref_mut() {
+            None => {
+                for j in 0..wo {
+                    let (a, b, c, d) = (top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]);
+                    let mut best = f32::NEG_INFINITY;
+                    for v in [a, b, c, d] {
+                        best = if v > best { v } else { best };
+                    }
+                    y[j] = best;
+                }
+            }
+            Some(arg) => {
+                let arg = &mut arg[i * wo..][..wo];
+                for j in 0..wo {
+                    let at = [r0 + 2 * j, r0 + 2 * j + 1, r1 + 2 * j, r1 + 2 * j + 1];
+                    let vals = [top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]];
+                    let (mut best, mut best_at) = (f32::NEG_INFINITY, at[0]);
+                    for (v, a) in vals.into_iter().zip(at) {
+                        let gt = v > best;
+                        best = if gt { v } else { best };
+                        best_at = if gt { a } else { best_at };
+                    }
+                    y[j] = best;
+                    arg[j] = best_at as u32;
+                }
+            }
+        }
+    }
+}
+
 /// Fast CPU max pooling: one pass that records each window's arg-max (its index inside the
 /// `H × W` plane) for the backward pass. Both passes split the `B·C` planes into contiguous
 /// blocks, one per thread ([`cpu::threads`]); a plane's arg-maxes stay inside that plane, so
@@ -67,6 +107,13 @@ pub(super) fn max_pool2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, kernel: usize, s
             let mut arg = T::OWNS_TAPE.then(|| unsafe { ad.chunk_at(planes.start * plane_out, planes.len() * plane_out) });
             for (pi, plane) in planes.enumerate() {
                 let src = &xs[plane * plane_in..][..plane_in];
+                if kernel == 2 && stride == 2 {
+                    // The encoders' only pooling: branch-free, so that random data does not
+                    // mispredict on every comparison (same arg-max and tie rule as below).
+                    let (y, arg) = (&mut y[pi * plane_out..][..plane_out], arg.as_mut().map(|a| &mut a[pi * plane_out..][..plane_out]));
+                    max_pool_2x2(src, w, ho, wo, y, arg);
+                    continue;
+                }
                 for i in 0..ho {
                     for j in 0..wo {
                         let mut best = f32::NEG_INFINITY;
@@ -94,6 +141,7 @@ pub(super) fn max_pool2d_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>, kernel: usize, s
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("max_pool2d backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: x and y are distinct tensors, so their gradient buffers are distinct.
@@ -131,6 +179,7 @@ pub(super) fn global_avg_pool_cpu<T: Tape<f32, Cpu>>(x: Img<Cpu, T>) -> Mat<Cpu,
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
+            let _p = super::profile::span("global_avg_pool backward");
             let gy = GradPtr::of(grads, &y_id)?;
             let gx = GradPtr::of(grads, &x)?;
             // SAFETY: distinct tensors, distinct gradient buffers.
